@@ -1,0 +1,47 @@
+# egress-analyzer: `make demo` and `make test` work on a fresh machine (they set up .venv themselves).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
+
+.PHONY: setup system-deps test lint typecheck unit demo fixtures bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# tshark is the independent oracle of the differential tests; installed when we are root and have apt.
+system-deps:
+	@if ! command -v tshark >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing tshark (test oracle)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; \
+	  else echo "tshark not installed: differential tests will be skipped"; fi; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check parsers analyzer reports
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(PY) -m pytest -q
+
+test: setup system-deps lint typecheck unit
+
+demo: setup
+	$(BIN)/egress analyze $(DEMO_CAPTURE)
+
+fixtures: setup
+	$(PY) fixtures/build_fixtures.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

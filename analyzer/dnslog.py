@@ -1,0 +1,131 @@
+"""DNS bookkeeping: the lookups table and the address -> name map used to name connections.
+
+A connection to an address is named after the question the client asked (not the CNAME
+target) whose A/AAAA answer, followed through the CNAME chain, produced that address most
+recently before the connection started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parsers.dns import TYPE_A, TYPE_AAAA, TYPE_CNAME, DnsMessage, rcode_name, type_name
+
+# Bound the name map: a capture of a resolver under load could otherwise grow it without limit.
+MAX_ADDRESSES = 1_000_000
+MAX_PENDING_QUERIES = 100_000
+
+
+def normalize_name(name: str) -> str:
+    """Lower case without the trailing dot; the root itself is "."."""
+    return name.rstrip(".").lower() or "."
+
+
+@dataclass
+class DnsEntry:
+    qname: str
+    qtype: str
+    service: str
+    queries: int = 0
+    responses: int = 0
+    rcode: str | None = None
+    answers: set[str] = field(default_factory=set)
+    cname_chain: list[str] = field(default_factory=list)
+    servers: set[str] = field(default_factory=set)
+    first_seen: int = 0
+    last_seen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NameHint:
+    name: str
+    ts_ns: int
+
+
+class DnsLog:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str, str], DnsEntry] = {}
+        self.address_names: dict[str, NameHint] = {}
+        # (client, client port, server, id) -> key of the pending question, to count unanswered ones.
+        self._pending: dict[tuple[str, int, str, int], tuple[str, str, str]] = {}
+
+    def _entry(self, qname: str, qtype: str, service: str, ts_ns: int) -> DnsEntry:
+        key = (qname, qtype, service)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = DnsEntry(qname, qtype, service, first_seen=ts_ns, last_seen=ts_ns)
+        entry.last_seen = max(entry.last_seen, ts_ns)
+        return entry
+
+    def add(
+        self,
+        msg: DnsMessage,
+        ts_ns: int,
+        service: str,
+        client: str,
+        cport: int,
+        server: str,
+    ) -> None:
+        """Record one message; ``client``/``server`` are the flow's ends (not the packet's)."""
+        if not msg.questions:
+            return
+        # mDNS and LLMNR put several questions in one message; unicast DNS has one.
+        for extra in msg.questions[1:]:
+            e = self._entry(normalize_name(extra.name), type_name(extra.qtype), service, ts_ns)
+            e.servers.add(server)
+            if msg.is_response:
+                e.responses += 1
+            else:
+                e.queries += 1
+        q = msg.questions[0]
+        qname = normalize_name(q.name)
+        qtype = type_name(q.qtype)
+        entry = self._entry(qname, qtype, service, ts_ns)
+        entry.servers.add(server)
+        pkey = (client, cport, server, msg.id)
+        if not msg.is_response:
+            entry.queries += 1
+            if len(self._pending) < MAX_PENDING_QUERIES:
+                self._pending[pkey] = (qname, qtype, service)
+            return
+        self._pending.pop(pkey, None)
+        entry.responses += 1
+        entry.rcode = rcode_name(msg.rcode)
+        # Follow the CNAME chain from the question; answers for other owners are not ours.
+        cnames: dict[str, str] = {}
+        addrs: dict[str, list[str]] = {}
+        for rr in msg.answers:
+            owner = normalize_name(rr.name)
+            if rr.value is None:
+                continue
+            if rr.rtype == TYPE_CNAME:
+                cnames.setdefault(owner, normalize_name(rr.value))
+                entry.answers.add(f"CNAME={normalize_name(rr.value)}")
+            elif rr.rtype in (TYPE_A, TYPE_AAAA):
+                addrs.setdefault(owner, []).append(rr.value)
+                entry.answers.add(f"{'A' if rr.rtype == TYPE_A else 'AAAA'}={rr.value}")
+        chain = []
+        name = qname
+        seen = {name}
+        while name in cnames:
+            name = cnames[name]
+            if name in seen:  # CNAME loop in a hostile answer
+                break
+            seen.add(name)
+            chain.append(name)
+        if chain and not entry.cname_chain:
+            entry.cname_chain = chain
+        for owner in (qname, *chain):
+            for addr in addrs.get(owner, ()):
+                if service == "dns" and (addr in self.address_names or len(self.address_names) < MAX_ADDRESSES):
+                    self.address_names[addr] = NameHint(qname, ts_ns)
+
+    def unanswered(self) -> dict[tuple[str, str, str], int]:
+        counts: dict[tuple[str, str, str], int] = {}
+        for key in self._pending.values():
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def name_for(self, address: str) -> str | None:
+        hint = self.address_names.get(address)
+        return hint.name if hint else None

@@ -1,0 +1,306 @@
+"""The packet loop: frames -> IP -> flows, DNS log and parse errors.
+
+Memory is bounded: finished flows are evicted into compact result rows, flow buffers are
+capped and released once a flow is settled, fragment and DNS state are capped.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from analyzer.dnslog import DnsLog
+from analyzer.flows import PROTO_TCP, PROTO_UDP, Flow
+from analyzer.fragments import Reassembler
+from parsers import dns as dnsp
+from parsers.capture import Frame
+from parsers.errors import ParseError
+from parsers.ip import (
+    PROTO_GRE,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_IPIP,
+    PROTO_IPV6,
+    IPPacket,
+    decode_ipv4,
+    decode_ipv6,
+)
+from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link
+from parsers.transport import TCP_ACK, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
+from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
+
+MAX_PARSE_ERRORS = 10_000
+MAX_TUNNEL_DEPTH = 4
+# A finished TCP connection (RST, or FIN both ways) is evicted after this much capture time;
+# any flow idle this long is evicted too, so a multi-hour capture never holds every flow.
+CLOSED_LINGER_NS = 30 * 1_000_000_000
+IDLE_EVICT_NS = 600 * 1_000_000_000
+UDP_IDLE_SPLIT_NS = 120 * 1_000_000_000
+EVICT_EVERY = 1 << 14
+VXLAN_PORTS = (4789, 8472)  # IANA, and the Linux kernel default that flannel uses
+GENEVE_PORT = 6081
+GRE_UDP_PORT = 4754  # RFC 8086 GRE-in-UDP
+GTPU_PORT = 2152
+L2TP_PORT = 1701
+TEREDO_PORT = 3544
+
+FlowKey = tuple[int, bytes, int, bytes, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseErrorRow:
+    frame: int
+    layer: str
+    reason: str
+
+
+@dataclass
+class EngineStats:
+    packets: int = 0
+    bytes: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    non_ip: int = 0
+    skipped_linktype: int = 0
+    parse_errors: int = 0
+    link_types: set[int] = field(default_factory=set)
+
+
+class Engine:
+    def __init__(self, on_flow_done: Callable[[Flow], None] | None = None) -> None:
+        self.flows: dict[FlowKey, tuple[Flow, bool]] = {}
+        self.done: list[Flow] = []
+        self.on_flow_done = on_flow_done
+        self.dns = DnsLog()
+        self.errors: list[ParseErrorRow] = []
+        self.stats = EngineStats()
+        self.fragments = Reassembler()
+        self.warnings: list[str] = []
+        self._addr: dict[bytes, str] = {}
+        self._uid = 0
+        self._frame = 0
+        self._ts = 0
+        self._wirelen = 0
+        self._unsupported: set[int] = set()
+
+    # ------------------------------------------------------------------ helpers
+
+    def addr(self, packed: bytes) -> str:
+        text = self._addr.get(packed)
+        if text is None:
+            text = socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
+            if len(self._addr) < 100_000:
+                self._addr[packed] = text
+        return text
+
+    def error(self, exc: ParseError) -> None:
+        self.stats.parse_errors += 1
+        if len(self.errors) < MAX_PARSE_ERRORS:
+            self.errors.append(ParseErrorRow(self._frame, exc.layer, exc.reason))
+
+    # ------------------------------------------------------------------ frames
+
+    def feed(self, frames: Iterable[Frame]) -> None:
+        for frame in frames:
+            self.frame(frame)
+
+    def frame(self, frame: Frame) -> None:
+        st = self.stats
+        st.packets += 1
+        st.bytes += frame.wirelen
+        ts = frame.ts_ns
+        if st.first_ns is None or ts < st.first_ns:
+            st.first_ns = ts
+        if st.last_ns is None or ts > st.last_ns:
+            st.last_ns = ts
+        self._frame = frame.index
+        self._ts = ts
+        self._wirelen = frame.wirelen
+        st.link_types.add(frame.linktype)
+        if frame.linktype not in SUPPORTED_LINKTYPES:
+            st.skipped_linktype += 1
+            if frame.linktype not in self._unsupported:
+                self._unsupported.add(frame.linktype)
+                self.warnings.append(
+                    f"link type {frame.linktype} is not supported: its frames were counted but not decoded"
+                )
+            return
+        try:
+            ethertype, off = decode_link(frame.linktype, frame.data)
+            self.network(ethertype, frame.data, off, 0)
+        except ParseError as exc:
+            self.error(exc)
+        except (ValueError, IndexError, KeyError, struct.error) as exc:
+            # A decoder bug must not end the run: count it where a test will see it.
+            self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
+        if st.packets % EVICT_EVERY == 0:
+            self.evict(ts)
+
+    def network(self, ethertype: int, data: bytes, off: int, depth: int) -> None:
+        if ethertype == ETH_IPV4:
+            self.ip(decode_ipv4(data, off), depth)
+        elif ethertype == ETH_IPV6:
+            self.ip(decode_ipv6(data, off), depth)
+        elif depth == 0:
+            self.stats.non_ip += 1
+
+    def ip(self, pkt: IPPacket, depth: int) -> None:
+        if pkt.is_fragment:
+            whole = self.fragments.add(pkt, self._ts)
+            if whole is None:
+                return
+            pkt = whole
+        proto = pkt.proto
+        if proto == PROTO_TCP:
+            self.tcp(pkt)
+        elif proto == PROTO_UDP:
+            self.udp(pkt, depth)
+        elif proto in (PROTO_ICMP, PROTO_ICMPV6):
+            self.icmp(pkt)
+        elif depth < MAX_TUNNEL_DEPTH:
+            if proto == PROTO_IPIP:
+                self.ip(decode_ipv4(pkt.payload), depth + 1)
+            elif proto == PROTO_IPV6:
+                self.ip(decode_ipv6(pkt.payload), depth + 1)
+            elif proto == PROTO_GRE:
+                ethertype, off, inner = decode_gre(pkt.payload)
+                self.network(ethertype, inner, off, depth + 1)
+
+    # ------------------------------------------------------------------ flows
+
+    def _lookup(self, proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> tuple[Flow, bool] | None:
+        return self.flows.get((proto, src, sport, dst, dport))
+
+    def _create(self, proto: int, version: int, client: bytes, cport: int, server: bytes, sport: int) -> Flow:
+        self._uid += 1
+        flow = Flow(self._uid, proto, version, self.addr(client), cport, self.addr(server), sport, self._ts)
+        flow.dns_name = self.dns.name_for(flow.server)
+        self.flows[(proto, client, cport, server, sport)] = (flow, True)
+        self.flows[(proto, server, sport, client, cport)] = (flow, False)
+        return flow
+
+    def _finish(self, flow: Flow, client: bytes, server: bytes) -> None:
+        self.flows.pop((flow.proto, client, flow.cport, server, flow.sport), None)
+        self.flows.pop((flow.proto, server, flow.sport, client, flow.cport), None)
+        flow.release()
+        if self.on_flow_done is not None:
+            self.on_flow_done(flow)
+        self.done.append(flow)
+
+    def tcp(self, pkt: IPPacket) -> None:
+        seg = decode_tcp(pkt.payload)
+        flags = seg.flags
+        hit = self.flows.get((PROTO_TCP, pkt.src, seg.sport, pkt.dst, seg.dport))
+        if hit is not None:
+            flow, from_client = hit
+            if (
+                from_client
+                and flags & TCP_SYN
+                and not flags & TCP_ACK
+                and flow.syn_isn is not None
+                and seg.seq != flow.syn_isn
+                and (flow.rst_from is not None or (flow.c_fin and flow.s_fin) or flow.synack)
+            ):
+                # The client reused the port for a new connection (new ISN after the old one ended).
+                self._finish(flow, pkt.src, pkt.dst)
+                hit = None
+        if hit is None:
+            if flags & TCP_SYN and not flags & TCP_ACK:
+                client = True
+            elif flags & TCP_SYN:
+                client = False  # a SYN-ACK: its receiver is the client
+            else:
+                # Joined mid-connection: the lower port is the service.
+                client = seg.dport < seg.sport or (seg.dport == seg.sport and pkt.src > pkt.dst)
+                if flags & TCP_RST and not seg.payload:
+                    client = seg.dport <= seg.sport
+            if client:
+                flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport)
+            else:
+                flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport)
+            from_client = client
+        flow.tcp_packet(from_client, seg.seq, flags, seg.payload, self._wirelen, self._ts, self.error, self.dns_message)
+
+    def udp(self, pkt: IPPacket, depth: int) -> None:
+        dgram = decode_udp(pkt.payload)
+        if depth < MAX_TUNNEL_DEPTH:
+            if dgram.dport in VXLAN_PORTS and len(dgram.payload) >= 8 and dgram.payload[0] & 0x08:
+                inner = decode_vxlan(dgram.payload)
+                ethertype, off = decode_ethernet(inner)
+                self.network(ethertype, inner, off, depth + 1)
+                return
+            if dgram.dport == GENEVE_PORT:
+                ethertype, off, inner = decode_geneve(dgram.payload)
+                self.network(ethertype, inner, off, depth + 1)
+                return
+            if dgram.dport == GRE_UDP_PORT:
+                ethertype, off, inner = decode_gre(dgram.payload)
+                self.network(ethertype, inner, off, depth + 1)
+                return
+            if GTPU_PORT in (dgram.sport, dgram.dport) and dgram.payload[:1] and dgram.payload[0] >> 5 == 1:
+                payload = dgram.payload
+                if len(payload) > 1 and payload[1] == 0xFF:
+                    off = decode_gtpu(payload)
+                    if off < len(payload):
+                        version = payload[off] >> 4
+                        self.network(ETH_IPV4 if version == 4 else ETH_IPV6, payload, off, depth + 1)
+                    return
+            if L2TP_PORT in (dgram.sport, dgram.dport):
+                l2tp = decode_l2tp(dgram.payload)
+                if l2tp is not None:
+                    self.network(l2tp[0], dgram.payload, l2tp[1], depth + 1)
+                return
+            teredo = teredo_offset(dgram.payload) if len(dgram.payload) >= 40 else None
+            if teredo is not None:
+                self.ip(decode_ipv6(dgram.payload, teredo), depth + 1)
+                return
+        hit = self.flows.get((PROTO_UDP, pkt.src, dgram.sport, pkt.dst, dgram.dport))
+        if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
+            self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
+            hit = None
+        if hit is None:
+            flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport)
+            from_client = True
+        else:
+            flow, from_client = hit
+        flow.udp_packet(from_client, dgram.payload, self._wirelen, self._ts, self.error, self.dns_message)
+
+    @staticmethod
+    def _ends(flow: Flow, src: bytes, dst: bytes, from_client: bool) -> tuple[bytes, bytes]:
+        return (src, dst) if from_client else (dst, src)
+
+    def icmp(self, pkt: IPPacket) -> None:
+        err = decode_icmp(pkt.payload, pkt.version)
+        if err is None or not err.unreachable:
+            return
+        hit = self.flows.get((err.quoted_proto, err.quoted_src, err.quoted_sport, err.quoted_dst, err.quoted_dport))
+        if hit is not None and hit[1]:
+            flow = hit[0]
+            if flow.icmp is None:
+                flow.icmp = (err.version, err.type, err.code, self.addr(pkt.src))
+
+    def dns_message(self, flow: Flow, msg: dnsp.DnsMessage, ts: int) -> None:
+        self.dns.add(msg, ts, flow.service or "dns", flow.client, flow.cport, flow.server)
+
+    # ------------------------------------------------------------------ eviction
+
+    def evict(self, now: int) -> None:
+        seen: set[int] = set()
+        for key, (flow, from_client) in list(self.flows.items()):
+            if flow.uid in seen or not from_client:
+                continue
+            seen.add(flow.uid)
+            idle = now - flow.last_ns
+            closed = flow.proto == PROTO_TCP and (flow.rst_from is not None or (flow.c_fin and flow.s_fin))
+            if (closed and idle > CLOSED_LINGER_NS) or idle > IDLE_EVICT_NS:
+                self._finish(flow, key[1], key[3])
+
+    def close(self) -> list[Flow]:
+        """End of capture: finish every open flow; return all flows in start order."""
+        for key, (flow, from_client) in list(self.flows.items()):
+            if from_client:
+                self._finish(flow, key[1], key[3])
+        self.done.sort(key=lambda f: (f.first_ns, f.uid))
+        return self.done

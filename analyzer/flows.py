@@ -1,0 +1,428 @@
+"""Connections: one :class:`Flow` per TCP connection or UDP conversation.
+
+The client is the SYN sender (TCP) or the first sender (UDP).  Each direction feeds a
+small protocol sniffer that looks at the first bytes only: a TLS ClientHello, HTTP request
+heads, DNS messages, a QUIC long header.  Once a flow has what it needs it drops its
+buffers and afterwards only counts packets and bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analyzer.reassembly import Stream
+from parsers import dns as dnsp
+from parsers import http as httpp
+from parsers import quic as quicp
+from parsers import socks as socksp
+from parsers import tls as tlsp
+from parsers.errors import ParseError
+from parsers.transport import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
+
+PROTO_TCP = 6
+PROTO_UDP = 17
+
+DNS_PORTS = {53: "dns", 5353: "mdns", 5355: "llmnr"}
+CLIENT_BUFFER = 64 * 1024
+SERVER_BUFFER = 16 * 1024
+MAX_HTTP_TARGETS = 16
+
+# Client-side sniffer states
+DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE = range(8)
+# Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
+SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReport:
+    layer: str
+    reason: str
+
+
+ErrorSink = Callable[[ParseError], None]
+DnsSink = Callable[["Flow", dnsp.DnsMessage, int], None]
+
+
+class Flow:
+    __slots__ = (
+        "c_bytes",
+        "c_fin",
+        "c_packets",
+        "c_payload",
+        "c_state",
+        "c_stream",
+        "client",
+        "connect_status",
+        "connect_target",
+        "cport",
+        "dns_name",
+        "ech",
+        "first_ns",
+        "http_status",
+        "http_targets",
+        "icmp",
+        "ip_version",
+        "last_ns",
+        "proto",
+        "quic",
+        "requests",
+        "rst_from",
+        "s_bytes",
+        "s_fin",
+        "s_first",
+        "s_packets",
+        "s_payload",
+        "s_state",
+        "s_stream",
+        "server",
+        "service",
+        "sni",
+        "sport",
+        "syn_count",
+        "syn_isn",
+        "synack",
+        "tls_hello",
+        "host_headers",
+        "tunnel_granted",
+        "tunnel_kind",
+        "tunnel_sni",
+        "uid",
+    )
+
+    def __init__(
+        self, uid: int, proto: int, ip_version: int, client: str, cport: int, server: str, sport: int, ts: int
+    ) -> None:
+        self.uid = uid
+        self.proto = proto
+        self.ip_version = ip_version
+        self.client = client
+        self.cport = cport
+        self.server = server
+        self.sport = sport
+        self.first_ns = ts
+        self.last_ns = ts
+        self.c_packets = self.s_packets = 0
+        self.c_bytes = self.s_bytes = 0  # wire bytes
+        self.c_payload = self.s_payload = 0  # transport payload bytes
+        self.syn_count = 0
+        self.syn_isn: int | None = None
+        self.synack = False
+        self.rst_from: str | None = None
+        self.c_fin = self.s_fin = False
+        self.icmp: tuple[int, int, int, str] | None = None  # (ip version, type, code, reporter)
+        self.service: str | None
+        if proto == PROTO_UDP:
+            self.service = DNS_PORTS.get(sport) or DNS_PORTS.get(cport)
+        else:  # DNS over TCP is port 53 only; mDNS and LLMNR are UDP protocols
+            self.service = "dns" if sport == 53 else None
+        self.sni: str | None = None
+        self.ech = False
+        self.tunnel_sni: str | None = None
+        self.connect_target: tuple[str, int] | None = None
+        self.connect_status: int | None = None  # HTTP status (CONNECT) or SOCKS reply code
+        self.tunnel_kind: str | None = None  # "http-connect", "socks4" or "socks5"
+        self.tunnel_granted: bool | None = None
+        self.http_status: int | None = None
+        # (host, port, source, via proxy) -> requests; source is "host", "connect" or "none"
+        self.http_targets: dict[tuple[str, int, str, bool], int] = {}
+        self.requests = 0
+        self.host_headers: list[str] = []  # distinct Host header values as sent, in order
+        self.quic = False
+        self.tls_hello = False  # a complete ClientHello was seen (TLS on any port)
+        self.s_first: bytes | None = None
+        self.dns_name: str | None = None
+        self.c_state = DETECT
+        self.s_state = DETECT
+        self.c_stream: Stream | None = None
+        self.s_stream: Stream | None = None
+
+    # ----------------------------------------------------------------------------- TCP
+
+    def tcp_packet(
+        self,
+        from_client: bool,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        wirelen: int,
+        ts: int,
+        on_error: ErrorSink,
+        on_dns: DnsSink,
+    ) -> None:
+        self.last_ns = ts
+        if from_client:
+            self.c_packets += 1
+            self.c_bytes += wirelen
+            self.c_payload += len(payload)
+        else:
+            self.s_packets += 1
+            self.s_bytes += wirelen
+            self.s_payload += len(payload)
+        if flags & TCP_SYN:
+            if from_client and not flags & TCP_ACK:
+                self.syn_count += 1
+                if self.syn_isn is None:
+                    self.syn_isn = seq
+                    self.c_stream = Stream((seq + 1) & 0xFFFFFFFF, CLIENT_BUFFER)
+            elif not from_client and flags & TCP_ACK:
+                self.synack = True
+                if self.s_stream is None and self.s_state == DETECT:
+                    self.s_stream = Stream((seq + 1) & 0xFFFFFFFF, SERVER_BUFFER)
+        if flags & TCP_RST and self.rst_from is None:
+            self.rst_from = "client" if from_client else "server"
+        if flags & TCP_FIN:
+            if from_client:
+                self.c_fin = True
+            else:
+                self.s_fin = True
+        if not payload:
+            return
+        if from_client:
+            if self.c_state == DONE:
+                return
+            if self.c_stream is None:
+                self.c_stream = Stream(None, CLIENT_BUFFER)
+            if self.c_stream.add(seq, payload):
+                self._client_bytes(on_error, on_dns, ts)
+        else:
+            if self.s_first is None and self.s_state == DETECT and self.s_stream is None:
+                self.s_stream = Stream(None, SERVER_BUFFER)
+            if self.s_state == DONE or self.s_stream is None:
+                return
+            if self.s_stream.add(seq, payload):
+                self._server_bytes(on_error, on_dns, ts)
+
+    @property
+    def settled(self) -> bool:
+        return self.c_state == DONE and self.s_state == DONE
+
+    def _client_done(self) -> None:
+        self.c_state = DONE
+        if self.c_stream is not None:
+            self.c_stream.release()
+            self.c_stream = None
+
+    def _server_done(self) -> None:
+        self.s_state = DONE
+        if self.s_stream is not None:
+            self.s_stream.release()
+            self.s_stream = None
+
+    def _client_bytes(self, on_error: ErrorSink, on_dns: DnsSink, ts: int) -> None:
+        stream = self.c_stream
+        assert stream is not None
+        try:
+            while stream.data and self.c_state != DONE:
+                buf = stream.data
+                if self.c_state == DETECT:
+                    if self.service == "dns":
+                        self.c_state = DNS
+                    elif self.sport in SOCKS_PORTS and socksp.looks_like_socks(buf):
+                        self.c_state = SOCKS
+                        self.tunnel_kind = f"socks{buf[0]}"
+                    elif len(buf) >= 6 and tlsp.looks_like_client_hello(buf):
+                        self.c_state = TLS
+                    elif httpp.looks_like_request(buf):
+                        if len(buf) < 8:
+                            return
+                        self.c_state = HTTP
+                    elif len(buf) < 6 and tlsp.looks_like_client_hello(buf):
+                        return
+                    else:
+                        self._client_done()
+                        return
+                if self.c_state in (TLS, TUNNEL):
+                    hello = tlsp.parse_client_hello(bytes(buf))
+                    if hello is None:
+                        if stream.overflow:
+                            raise ParseError("ClientHello larger than the reassembly buffer", "tls")
+                        return
+                    if self.c_state == TLS:
+                        self.tls_hello = True
+                        self.sni = hello.sni
+                        self.ech = hello.ech
+                    else:  # the ClientHello inside a CONNECT tunnel
+                        self.tunnel_sni = hello.sni
+                        self.sni = hello.sni
+                        self.ech = hello.ech
+                    self._client_done()
+                    return
+                if self.c_state == HTTP:
+                    if not self._http_request(stream):
+                        return
+                    continue
+                if self.c_state == TUNNEL_WAIT:
+                    return  # the tunnel starts after the proxy's answer
+                if self.c_state == DNS and not self._dns_tcp(stream, on_dns, ts):
+                    return
+                if self.c_state == SOCKS:
+                    req = socksp.parse_request(buf)
+                    if req is None:
+                        return
+                    self.connect_target = (req.host.lower(), req.port)
+                    self._count_target(req.host, req.port, "connect", True)
+                    stream.consume(req.length)
+                    self.c_state = TUNNEL_WAIT
+                    if self.tunnel_granted:  # the proxy's reply was already read
+                        self.c_state = TUNNEL
+        except ParseError as exc:
+            self._client_done()
+            on_error(exc)
+
+    def _dns_tcp(self, stream: Stream, on_dns: DnsSink, ts: int) -> bool:
+        """Take one length-prefixed DNS message off the stream; False when more bytes are needed."""
+        buf = stream.data
+        if len(buf) < 2:
+            return False
+        length = (buf[0] << 8) | buf[1]
+        if len(buf) < 2 + length:
+            return False
+        message = bytes(buf[2 : 2 + length])
+        stream.consume(2 + length)  # consume first: a malformed message must not be re-read
+        try:
+            on_dns(self, dnsp.parse_message(message), ts)
+        except dnsp.DnsParseError as exc:
+            if exc.partial is not None:
+                on_dns(self, exc.partial, ts)
+            raise
+        return True
+
+    def _http_request(self, stream: Stream) -> bool:
+        """Parse one request head; False when more bytes are needed."""
+        buf = stream.data
+        if self.requests and not httpp.looks_like_request(buf):
+            # After a valid request, other bytes (an upgrade, a body we could not frame) end our interest.
+            self._client_done()
+            return False
+        req = httpp.parse_request(bytes(buf))
+        if req is None:
+            if stream.overflow:
+                raise ParseError("HTTP request head larger than the reassembly buffer", "http")
+            return False
+        self.requests += 1
+        if req.host is not None and req.host not in self.host_headers and len(self.host_headers) < MAX_HTTP_TARGETS:
+            self.host_headers.append(req.host)
+        if req.method == "CONNECT":
+            host, port = httpp.split_host_port(req.target, 443)
+            if not httpp.is_authority(host) and req.host:
+                host, port = httpp.split_host_port(req.host, 443)
+            self.connect_target = (host.lower(), port)
+            self.tunnel_kind = "http-connect"
+            self._count_target(host, port, "connect", True)
+            stream.consume(req.head_length)
+            self.c_state = TUNNEL_WAIT
+            return True
+        authority = httpp.absolute_target_authority(req.target)
+        if authority is not None:  # forward proxy: the target names the real destination
+            host, port = httpp.split_host_port(authority, 443 if req.target.lower().startswith("https") else 80)
+            if req.host:
+                host = httpp.split_host_port(req.host, port)[0]
+            self._count_target(host, port, "host", True)
+        elif req.host:
+            host, _port = httpp.split_host_port(req.host, self.sport)
+            self._count_target(host, self.sport, "host", False)
+        else:
+            self._count_target("", self.sport, "none", False)
+        if req.chunked:
+            self._client_done()  # we do not follow chunked uploads; later requests stay uncounted
+            return False
+        stream.consume(req.head_length + (req.content_length or 0))
+        return True
+
+    def _count_target(self, host: str, port: int, source: str, via_proxy: bool) -> None:
+        key = (host.lower().rstrip("."), port, source, via_proxy)
+        if key in self.http_targets or len(self.http_targets) < MAX_HTTP_TARGETS:
+            self.http_targets[key] = self.http_targets.get(key, 0) + 1
+
+    def _server_bytes(self, on_error: ErrorSink, on_dns: DnsSink, ts: int) -> None:
+        stream = self.s_stream
+        assert stream is not None
+        try:
+            if self.s_first is None:
+                self.s_first = bytes(stream.data[:8])
+            if self.service == "dns":
+                while stream.data and self._dns_tcp(stream, on_dns, ts):
+                    pass
+                return
+            if self.tunnel_kind is not None and self.tunnel_kind.startswith("socks"):
+                reply = socksp.parse_reply(stream.data, 4 if self.tunnel_kind == "socks4" else 5)
+                if reply is None:
+                    if stream.overflow:
+                        self._server_done()
+                    return
+                self.connect_status = reply.code
+                self.tunnel_granted = reply.granted
+                if self.c_state == TUNNEL_WAIT:
+                    self._open_tunnel(on_error, on_dns, ts)
+                self._server_done()
+                return
+            if self.c_state in (HTTP, TUNNEL_WAIT) or (self.c_state == DONE and self.requests):
+                resp = httpp.parse_response(bytes(stream.data))
+                if resp is None:
+                    if stream.overflow:
+                        self._server_done()
+                    return
+                self.http_status = resp.status
+                if self.c_state == TUNNEL_WAIT:
+                    self.connect_status = resp.status
+                    self.tunnel_granted = 200 <= resp.status < 300
+                    self._open_tunnel(on_error, on_dns, ts)
+                self._server_done()
+                return
+            if self.c_state == DETECT and len(stream.data) < 8:
+                return  # wait: the client's first bytes decide how to read the server
+            self._server_done()
+        except ParseError as exc:
+            self._server_done()
+            on_error(exc)
+
+    def _open_tunnel(self, on_error: ErrorSink, on_dns: DnsSink, ts: int) -> None:
+        """The proxy answered: read the tunnelled ClientHello, or stop if it refused."""
+        if not self.tunnel_granted:
+            self._client_done()
+            return
+        self.c_state = TUNNEL
+        if self.c_stream is not None and self.c_stream.data:
+            self._client_bytes(on_error, on_dns, ts)
+
+    # ----------------------------------------------------------------------------- UDP
+
+    def udp_packet(
+        self, from_client: bool, payload: bytes, wirelen: int, ts: int, on_error: ErrorSink, on_dns: DnsSink
+    ) -> None:
+        self.last_ns = ts
+        if from_client:
+            self.c_packets += 1
+            self.c_bytes += wirelen
+            self.c_payload += len(payload)
+        else:
+            self.s_packets += 1
+            self.s_bytes += wirelen
+            self.s_payload += len(payload)
+        try:
+            if self.service is not None:
+                try:
+                    on_dns(self, dnsp.parse_message(payload), ts)
+                except dnsp.DnsParseError as exc:
+                    if exc.partial is not None:
+                        on_dns(self, exc.partial, ts)
+                    raise
+            elif from_client and self.c_state == DETECT and payload:
+                self.c_state = DONE
+                if payload[0] & 0xC0 == 0xC0 and quicp.parse_long_header(payload) is not None:
+                    self.quic = True
+        except ParseError as exc:
+            if self.service is None:
+                return  # a UDP payload that is not QUIC is simply not QUIC, not an error
+            on_error(exc)
+
+    # ----------------------------------------------------------------------------- results
+
+    def release(self) -> None:
+        """Drop the byte buffers: a finished flow keeps only its counters and findings."""
+        self.c_stream = None
+        self.s_stream = None
+
+    def server_answered_tls(self) -> bool:
+        return self.s_first is not None and tlsp.looks_like_tls_record(self.s_first)

@@ -1,0 +1,84 @@
+"""Which name a connection gets, which protocol it is, and where the name came from."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from analyzer.flows import PROTO_TCP, Flow
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    protocol: str
+    port: int
+    fqdn: str | None
+    source: str  # sni, host, connect, dns, none
+    via: str | None
+    requests: int  # connections count 1; HTTP counts requests
+
+
+def is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def clean(name: str | None) -> str | None:
+    """Lower-case, no trailing dot; None for empty names and IP literals (those are addresses)."""
+    if not name:
+        return None
+    name = name.rstrip(".").lower()
+    if not name or is_ip_literal(name):
+        return None
+    return name
+
+
+def protocol_of(flow: Flow) -> str:
+    if flow.proto == PROTO_TCP:
+        if flow.connect_target is not None:
+            return "SOCKS" if flow.tunnel_kind and flow.tunnel_kind.startswith("socks") else "HTTP-CONNECT"
+        if flow.tls_hello:
+            return "TLS"
+        if flow.http_targets:
+            return "HTTP"
+        if flow.service:
+            return "DNS"
+        return "TCP"
+    if flow.service:
+        return "DNS"
+    return "QUIC" if flow.quic else "UDP"
+
+
+def targets(flow: Flow) -> list[Target]:
+    """One target per distinct name a flow reached: one for most flows, several for HTTP keep-alive."""
+    proto = protocol_of(flow)
+    proxy = f"{flow.server}:{flow.sport}" if ":" not in flow.server else f"[{flow.server}]:{flow.sport}"
+    fallback = clean(flow.dns_name)
+    if proto in ("HTTP-CONNECT", "SOCKS"):
+        assert flow.connect_target is not None
+        host, port = flow.connect_target
+        name = clean(host)
+        # The proxy (and so the rule) sees the CONNECT target; a tunnelled SNI naming the same
+        # host confirms it and takes precedence as the source, a different SNI does not rename it.
+        source = "sni" if name and clean(flow.tunnel_sni) == name else "connect" if name else "none"
+        return [Target(proto, port, name, source, proxy, 1)]
+    if proto == "HTTP":
+        out = []
+        for (host, port, source, via_proxy), n in flow.http_targets.items():
+            name = clean(host)
+            if name is not None:
+                out.append(Target(proto, port, name, source, proxy if via_proxy else None, n))
+            elif via_proxy:
+                out.append(Target(proto, port, None, "none", proxy, n))
+            else:
+                out.append(Target(proto, port, fallback, "dns" if fallback else "none", None, n))
+        return out
+    sni = clean(flow.sni)
+    if sni is not None:
+        return [Target(proto, flow.sport, sni, "sni", None, 1)]
+    if fallback is not None:
+        return [Target(proto, flow.sport, fallback, "dns", None, 1)]
+    return [Target(proto, flow.sport, None, "none", None, 1)]

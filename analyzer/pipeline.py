@@ -1,0 +1,263 @@
+"""One pipeline every front end calls: capture in, typed tables out.
+
+``analyze(path)`` streams the capture through the engine and returns an :class:`Analysis`:
+capture facts, warnings and pandas DataFrames (Arrow-backed) for summary, flows, http,
+dns and parse_errors.  Observations from other sources (firewall logs) can join at
+:func:`analyzer.summary.summarize`, which only needs the observations frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+
+from analyzer import schema
+from analyzer.engine import Engine
+from analyzer.flows import PROTO_TCP, Flow
+from analyzer.naming import targets
+from analyzer.progress import ProgressFn
+from analyzer.summary import summarize
+from analyzer.verdicts import verdict
+from parsers.capture import CaptureReader
+from parsers.link import LINK_NAMES
+
+
+@dataclass
+class Analysis:
+    capture: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"]
+
+    @property
+    def flows(self) -> pd.DataFrame:
+        return self.tables["flows"]
+
+    @property
+    def dns(self) -> pd.DataFrame:
+        return self.tables["dns"]
+
+    @property
+    def parse_errors(self) -> pd.DataFrame:
+        return self.tables["parse_errors"]
+
+    def arrow(self, name: str) -> pa.Table:
+        return to_arrow(self.tables[name], schema.TABLES[name])
+
+
+def to_arrow(df: pd.DataFrame, sch: pa.Schema) -> pa.Table:
+    return pa.Table.from_pandas(df, schema=sch, preserve_index=False)
+
+
+def frame_of(rows: list[dict[str, Any]], sch: pa.Schema) -> pd.DataFrame:
+    table = pa.Table.from_pylist(rows, schema=sch)
+    df: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return df
+
+
+def _ts(ns: int | None) -> pd.Timestamp | None:
+    return None if ns is None else pd.Timestamp(ns, unit="ns", tz="UTC")
+
+
+def iso(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    sec, frac = divmod(ns, 1_000_000_000)
+    base = dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{frac // 1000:06d}Z" if frac % 1000 == 0 else f"{base}.{frac:09d}Z"
+
+
+def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    flow_rows: list[dict[str, Any]] = []
+    http_rows: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
+    for f in flows:
+        v, detail = verdict(f)
+        tgts = targets(f)
+        main = tgts[0]
+        keys = {
+            "ts": f.first_ns,
+            "uid": f.uid,
+            "src": f.client,
+            "sport": f.cport,
+            "dst": f.server,
+            "dport": f.sport,
+            "transport": "tcp" if f.proto == PROTO_TCP else "udp",
+        }
+        flow_rows.append(
+            {
+                **keys,
+                "protocol": main.protocol,
+                "port": main.port,
+                "fqdn": main.fqdn,
+                "source": main.source,
+                "verdict": v,
+                "detail": detail,
+                "packets": f.c_packets + f.s_packets,
+                "bytes": f.c_bytes + f.s_bytes,
+                "via": main.via,
+                "last_ts": f.last_ns,
+                "sni": f.sni,
+                "http_host": f.host_headers[0] if f.host_headers else None,
+                "http_hosts": f.host_headers,
+                "requests": f.requests,
+                "http_status": f.http_status,
+                "ech": f.ech,
+                "dns_name": f.dns_name,
+                "service": f.service,
+                "client_packets": f.c_packets,
+                "server_packets": f.s_packets,
+                "client_payload": f.c_payload,
+                "server_payload": f.s_payload,
+            }
+        )
+        if main.protocol == "DNS":
+            continue  # lookups are reported in the dns table, not as egress connections
+        for i, t in enumerate(tgts):
+            if main.protocol in ("HTTP", "HTTP-CONNECT", "SOCKS"):
+                http_rows.append(
+                    {**keys, "host": t.fqdn, "port": t.port, "source": t.source, "requests": t.requests, "via": t.via}
+                )
+            observations.append(
+                {
+                    "protocol": t.protocol,
+                    "port": t.port,
+                    "fqdn": t.fqdn,
+                    "address": None if t.via else f.server,
+                    "count": t.requests,
+                    "bytes": (f.c_bytes + f.s_bytes) if i == 0 else 0,
+                    "verdict": v,
+                    "first_seen": f.first_ns,
+                    "last_seen": f.last_ns,
+                    "source": t.source,
+                    "via": t.via,
+                    "detail": detail,
+                }
+            )
+    return flow_rows, http_rows, observations
+
+
+def _dns_rows(engine: Engine) -> list[dict[str, Any]]:
+    unanswered = engine.dns.unanswered()
+    rows = []
+    for key, e in sorted(engine.dns.entries.items()):
+        rows.append(
+            {
+                "qname": e.qname,
+                "qtype": e.qtype,
+                "rcode": e.rcode,
+                "answers": sorted(e.answers),
+                "cname_chain": e.cname_chain,
+                "count": max(e.queries, e.responses),
+                "queries": e.queries,
+                "responses": e.responses,
+                "unanswered": unanswered.get(key, 0),
+                "servers": sorted(e.servers),
+                "service": e.service,
+                "first_seen": e.first_seen,
+                "last_seen": e.last_seen,
+            }
+        )
+    return rows
+
+
+def open_capture(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
+    """Open a capture path (``-`` is stdin); return the stream and its size when known."""
+    if str(path) == "-":
+        return sys.stdin.buffer, None
+    fh = open(path, "rb")  # noqa: SIM115 - closed by analyze()
+    try:
+        size: int | None = os.fstat(fh.fileno()).st_size
+    except OSError:
+        size = None
+    return fh, size
+
+
+def analyze(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Analysis:
+    stream, size = open_capture(path)
+    try:
+        return analyze_stream(stream, str(path), size, progress)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def analyze_stream(
+    stream: BinaryIO, name: str, size: int | None = None, progress: ProgressFn | None = None
+) -> Analysis:
+    reader = CaptureReader(stream, name=name)
+    engine = Engine()
+    if progress is None:
+        engine.feed(reader)
+    else:
+        for i, frame in enumerate(reader, 1):
+            engine.frame(frame)
+            if i % 20000 == 0:
+                progress(reader.bytes_read, size, i)
+        progress(reader.bytes_read, size, engine.stats.packets)
+    flows = engine.close()
+    flow_rows, http_rows, observations = _flow_rows(flows)
+    obs = frame_of(observations, OBSERVATIONS)
+    tables = {
+        "summary": summarize(obs),
+        "flows": frame_of(flow_rows, schema.FLOWS),
+        "http": frame_of(http_rows, schema.HTTP),
+        "dns": frame_of(_dns_rows(engine), schema.DNS),
+        "parse_errors": frame_of([vars_of(e) for e in engine.errors], schema.PARSE_ERRORS),
+    }
+    st = engine.stats
+    link_types = sorted(reader.info.link_types | st.link_types)
+    capture = {
+        "path": name,
+        "format": reader.info.format,
+        "compressed": reader.info.compressed,
+        "nanosecond": reader.info.nanosecond,
+        "link_types": link_types,
+        "link_type_names": [LINK_NAMES.get(lt, f"linktype-{lt}") for lt in link_types],
+        "packets": st.packets,
+        "bytes": st.bytes,
+        "first_ts": iso(st.first_ns),
+        "last_ts": iso(st.last_ns),
+        "truncated": reader.info.truncated,
+        "parse_errors": st.parse_errors,
+        "non_ip_packets": st.non_ip,
+        "undecoded_link_type_packets": st.skipped_linktype,
+        "flows": len(flows),
+        "fragments_dropped": engine.fragments.dropped,
+    }
+    warnings = [*reader.info.warnings, *engine.warnings]
+    if st.parse_errors > len(engine.errors):
+        warnings.append(f"{st.parse_errors} parse errors; the table keeps the first {len(engine.errors)}")
+    return Analysis(capture, tables, warnings)
+
+
+def vars_of(e: Any) -> dict[str, Any]:
+    return {"frame": e.frame, "layer": e.layer, "reason": e.reason}
+
+
+# Observations: one row per (connection, name) from any source; the summary aggregates these.
+OBSERVATIONS = pa.schema(
+    [
+        pa.field("protocol", pa.string()),
+        pa.field("port", pa.int32()),
+        pa.field("fqdn", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("count", pa.int64()),
+        pa.field("bytes", pa.int64()),
+        pa.field("verdict", pa.string()),
+        pa.field("first_seen", schema.TS),
+        pa.field("last_seen", schema.TS),
+        pa.field("source", pa.string()),
+        pa.field("via", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)

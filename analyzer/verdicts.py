@@ -1,0 +1,87 @@
+"""What happened to a connection, in the words an operator uses with the network team.
+
+``ok`` handshake completed (for TLS: the server answered with TLS); ``no-reply`` SYNs (or
+UDP datagrams) never answered; ``reset`` RST before any data from the server;
+``unreachable`` an ICMP destination-unreachable quoted this flow; ``tls-interrupted`` a
+ClientHello went out and no TLS came back before a reset, a close or the end of the
+capture (what SNI-filtering firewalls do); ``proxy-denied`` a proxy refused a CONNECT.
+"""
+
+from __future__ import annotations
+
+from analyzer.flows import PROTO_TCP, Flow
+
+OK = "ok"
+NO_REPLY = "no-reply"
+RESET = "reset"
+UNREACHABLE = "unreachable"
+TLS_INTERRUPTED = "tls-interrupted"
+PROXY_DENIED = "proxy-denied"
+VERDICTS = (OK, NO_REPLY, RESET, UNREACHABLE, TLS_INTERRUPTED, PROXY_DENIED)
+
+_ICMP4_CODES = {
+    0: "net unreachable",
+    1: "host unreachable",
+    2: "protocol unreachable",
+    3: "port unreachable",
+    4: "fragmentation needed",
+    9: "network administratively prohibited",
+    10: "host administratively prohibited",
+    13: "communication administratively prohibited",
+}
+_ICMP6_CODES = {
+    0: "no route",
+    1: "communication administratively prohibited",
+    2: "beyond scope of source",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed policy",
+    6: "reject route to destination",
+}
+
+
+def icmp_text(version: int, code: int) -> str:
+    table = _ICMP4_CODES if version == 4 else _ICMP6_CODES
+    return table.get(code, f"code {code}")
+
+
+def verdict(flow: Flow) -> tuple[str, str]:
+    """Return ``(verdict, detail)`` for a finished flow."""
+    icmp = flow.icmp
+    if flow.proto != PROTO_TCP:
+        if flow.s_packets:
+            return OK, "answered"
+        if icmp is not None:
+            return UNREACHABLE, f"ICMP{'' if icmp[0] == 4 else 'v6'} {icmp_text(icmp[0], icmp[2])} from {icmp[3]}"
+        return NO_REPLY, f"{flow.c_packets} datagram(s), no answer"
+    if flow.tunnel_granted is False:
+        if flow.tunnel_kind == "http-connect":
+            return PROXY_DENIED, f"proxy answered CONNECT with HTTP {flow.connect_status}"
+        return PROXY_DENIED, f"{flow.tunnel_kind} proxy refused the request (code {flow.connect_status})"
+    server_spoke = flow.synack or flow.s_packets > 0
+    if not flow.synack and flow.s_payload == 0:
+        if icmp is not None:
+            return UNREACHABLE, f"ICMP{'' if icmp[0] == 4 else 'v6'} {icmp_text(icmp[0], icmp[2])} from {icmp[3]}"
+        if flow.rst_from == "server":
+            return RESET, "RST in answer to SYN (connection refused)"
+        if not server_spoke:
+            if flow.syn_count:
+                return NO_REPLY, f"{flow.syn_count} SYN(s), no answer"
+            return NO_REPLY, "no packet from the server"
+    if flow.tls_hello:
+        if flow.server_answered_tls():
+            return OK, "TLS answered"
+        if flow.s_payload:
+            return TLS_INTERRUPTED, "server answered the ClientHello with non-TLS data"
+        if flow.rst_from is not None:
+            return TLS_INTERRUPTED, f"RST from {flow.rst_from} after the ClientHello, no TLS answer"
+        if flow.c_fin or flow.s_fin:
+            return TLS_INTERRUPTED, "closed after the ClientHello, no TLS answer"
+        return TLS_INTERRUPTED, "no TLS answer to the ClientHello before the capture ended"
+    if flow.rst_from is not None and flow.s_payload == 0:
+        return RESET, f"RST from {flow.rst_from} before any data from the server"
+    return OK, "handshake completed" if flow.synack else "both directions seen"
+
+
+def action(v: str) -> str:
+    return "Allow" if v == OK else "Deny"

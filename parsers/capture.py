@@ -1,0 +1,332 @@
+"""Capture-file reader: pcap (both byte orders, µs and ns), pcapng, optionally gzip'd.
+
+This is the one module in ``parsers`` that touches files.  It streams: records are
+sliced out of large read chunks, so memory is bounded by the chunk size plus the
+largest record, never by the capture size.  A file cut mid-record (tcpdump killed)
+yields every whole record and then sets :attr:`CaptureReader.truncated`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from parsers.errors import CaptureFormatError
+
+CHUNK = 1 << 20
+# A record bigger than this is corruption, not a packet (tcpdump's own MAXIMUM_SNAPLEN is 262144).
+MAX_RECORD = 1 << 24
+
+PCAP_MAGIC_US = 0xA1B2C3D4
+PCAP_MAGIC_NS = 0xA1B23C4D
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_BOM = 0x1A2B3C4D
+GZIP_MAGIC = b"\x1f\x8b"
+
+_PCAP_HDR = {"<": struct.Struct("<IHHiIII"), ">": struct.Struct(">IHHiIII")}
+_PCAP_REC = {"<": struct.Struct("<IIII"), ">": struct.Struct(">IIII")}
+_BLOCK_HDR = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
+_EPB = {"<": struct.Struct("<IIIII"), ">": struct.Struct(">IIIII")}
+_SPB = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
+_IDB = {"<": struct.Struct("<HHI"), ">": struct.Struct(">HHI")}
+_OPT = {"<": struct.Struct("<HH"), ">": struct.Struct(">HH")}
+_OPB = {"<": struct.Struct("<HHIIII"), ">": struct.Struct(">HHIIII")}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One captured record. ``ts_ns`` is nanoseconds since the epoch."""
+
+    index: int  # 1-based, like Wireshark's frame.number
+    ts_ns: int
+    linktype: int
+    caplen: int
+    wirelen: int
+    data: bytes
+    interface: int = 0
+
+
+@dataclass
+class CaptureInfo:
+    format: str = "unknown"
+    compressed: bool = False
+    nanosecond: bool = False
+    byte_order: str = "<"
+    link_types: set[int] = field(default_factory=set)
+    truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Interface:
+    linktype: int
+    # pcapng timestamps are in units of 1/ts_div seconds; we convert to ns.
+    ts_mul: int = 1000
+    ts_div: int = 1
+
+
+class CaptureReader:
+    """Iterate frames of an open binary stream.
+
+    >>> with open("out.pcap", "rb") as fh:
+    ...     reader = CaptureReader(fh, name="out.pcap")
+    ...     for frame in reader: ...
+    """
+
+    def __init__(self, stream: BinaryIO, name: str = "<stream>", chunk_size: int = CHUNK) -> None:
+        self.name = name
+        self.info = CaptureInfo()
+        self.bytes_read = 0
+        self._chunk_size = chunk_size
+        head = _read_exact(stream, 4)
+        if head[:2] == GZIP_MAGIC:
+            # Re-join the 4 bytes we consumed with the rest of the compressed stream.
+            stream = gzip.GzipFile(fileobj=_Prefixed(head, stream), mode="rb")  # type: ignore[call-overload]
+            self.info.compressed = True
+            head = _read_exact(stream, 4, gz=True, name=name)
+        self._stream = stream
+        self._buf = bytearray(head)
+        self._pos = 0
+        self._eof = False
+        if len(head) < 4:
+            raise CaptureFormatError(f"{name}: empty or too short to be a capture ({len(head)} bytes)")
+        magic_le = struct.unpack("<I", head)[0]
+        magic_be = struct.unpack(">I", head)[0]
+        if magic_le == PCAPNG_SHB:
+            self.info.format = "pcapng"
+        elif magic_le in (PCAP_MAGIC_US, PCAP_MAGIC_NS) or magic_be in (PCAP_MAGIC_US, PCAP_MAGIC_NS):
+            self.info.format = "pcap"
+            self.info.byte_order = "<" if magic_le in (PCAP_MAGIC_US, PCAP_MAGIC_NS) else ">"
+            self.info.nanosecond = PCAP_MAGIC_NS in (magic_le, magic_be)
+        else:
+            raise CaptureFormatError(
+                f"{name}: not a pcap or pcapng capture (starts with {bytes(head).hex()}; "
+                "expected a1b2c3d4, a1b23c4d or 0a0d0d0a)"
+            )
+        self._frames: Iterator[Frame] = self._pcapng() if self.info.format == "pcapng" else self._pcap()
+        # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
+        self._first: Frame | None = None
+        self._first_done = False
+        try:
+            self._first = next(self._frames)
+        except StopIteration:
+            self._first_done = True
+
+    # -- buffering -------------------------------------------------------------------------
+
+    def _fill(self, need: int) -> bool:
+        """Ensure ``need`` bytes are available at ``_pos``; False at end of file."""
+        while len(self._buf) - self._pos < need:
+            if self._eof:
+                return False
+            if self._pos:
+                del self._buf[: self._pos]
+                self._pos = 0
+            try:
+                chunk = self._stream.read(max(self._chunk_size, need))
+            except (EOFError, OSError, gzip.BadGzipFile) as exc:
+                # A gzip stream cut short raises here; everything decoded so far is kept.
+                self.info.warnings.append(f"{self.name}: compressed stream ends early ({exc})")
+                self.info.truncated = True
+                chunk = b""
+            if not chunk:
+                self._eof = True
+                return len(self._buf) - self._pos >= need
+            self.bytes_read += len(chunk)
+            self._buf += chunk
+        return True
+
+    def _take(self, n: int) -> bytes:
+        out = bytes(self._buf[self._pos : self._pos + n])
+        self._pos += n
+        return out
+
+    def _cut(self, what: str) -> None:
+        left = len(self._buf) - self._pos
+        if left:
+            self.info.truncated = True
+            self.info.warnings.append(
+                f"{self.name}: capture ends in the middle of {what} ({left} trailing bytes ignored); "
+                "every whole record before it was read"
+            )
+
+    # -- pcap ------------------------------------------------------------------------------
+
+    def _pcap(self) -> Iterator[Frame]:
+        if not self._fill(24):
+            raise CaptureFormatError(f"{self.name}: pcap file header is cut short")
+        bo = self.info.byte_order
+        _magic, major, _minor, _tz, _sigfigs, _snaplen, network = _PCAP_HDR[bo].unpack_from(self._buf, self._pos)
+        self._pos += 24
+        if major != 2:
+            raise CaptureFormatError(f"{self.name}: unsupported pcap version {major}")
+        # The upper bits of the link-type field carry FCS length flags; the link type is the low 16 bits.
+        linktype = network & 0xFFFF
+        self.info.link_types.add(linktype)
+        rec = _PCAP_REC[bo]
+        mul = 1 if self.info.nanosecond else 1000
+        index = 0
+        while True:
+            if not self._fill(16):
+                self._cut("a record header")
+                return
+            sec, frac, caplen, wirelen = rec.unpack_from(self._buf, self._pos)
+            if caplen > MAX_RECORD:
+                self.info.truncated = True
+                self.info.warnings.append(
+                    f"{self.name}: record {index + 1} claims {caplen} bytes; "
+                    "the rest of the file is corrupt and was skipped"
+                )
+                return
+            if not self._fill(16 + caplen):
+                self._cut("a record")
+                return
+            start = self._pos + 16
+            data = bytes(self._buf[start : start + caplen])
+            self._pos = start + caplen
+            index += 1
+            yield Frame(index, sec * 1_000_000_000 + frac * mul, linktype, caplen, wirelen, data)
+
+    # -- pcapng ----------------------------------------------------------------------------
+
+    def _pcapng(self) -> Iterator[Frame]:
+        interfaces: list[_Interface] = []
+        bo = "<"
+        index = 0
+        while True:
+            if not self._fill(12):
+                self._cut("a block header")
+                return
+            btype_le, _ = _BLOCK_HDR["<"].unpack_from(self._buf, self._pos)
+            if btype_le == PCAPNG_SHB:
+                # Each section header carries its own byte order mark.
+                bom = self._buf[self._pos + 8 : self._pos + 12]
+                if bom == b"\x4d\x3c\x2b\x1a":
+                    bo = "<"
+                elif bom == b"\x1a\x2b\x3c\x4d":
+                    bo = ">"
+                else:
+                    raise CaptureFormatError(f"{self.name}: pcapng section header has a bad byte-order magic")
+                interfaces = []
+            btype, blen = _BLOCK_HDR[bo].unpack_from(self._buf, self._pos)
+            if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                if index == 0 and btype == PCAPNG_SHB:
+                    raise CaptureFormatError(f"{self.name}: pcapng section header has an invalid length {blen}")
+                self.info.truncated = True
+                self.info.warnings.append(
+                    f"{self.name}: block after record {index} has an invalid length {blen}; the rest was skipped"
+                )
+                return
+            if not self._fill(blen):
+                self._cut("a block")
+                return
+            body = memoryview(self._buf)[self._pos + 8 : self._pos + blen - 4]
+            frame: Frame | None = None
+            try:
+                if btype == 1:  # Interface Description Block
+                    linktype, _res, _snap = _IDB[bo].unpack_from(body, 0)
+                    iface = _Interface(linktype)
+                    _apply_tsresol(iface, body[8:], bo)
+                    interfaces.append(iface)
+                    self.info.link_types.add(linktype)
+                elif btype in (6, 2, 3):
+                    frame = self._pcapng_packet(btype, body, interfaces, bo, index + 1)
+            finally:
+                body.release()
+            self._pos += blen
+            if frame is not None:
+                index += 1
+                yield frame
+
+    def _pcapng_packet(
+        self, btype: int, body: memoryview, interfaces: list[_Interface], bo: str, index: int
+    ) -> Frame | None:
+        if btype == 6:  # Enhanced Packet Block
+            if_id, ts_hi, ts_lo, caplen, wirelen = _EPB[bo].unpack_from(body, 0)
+            off = 20
+        elif btype == 2:  # obsolete Packet Block
+            if_id, _drops, ts_hi, ts_lo, caplen, wirelen = _OPB[bo].unpack_from(body, 0)
+            off = 20
+        else:  # Simple Packet Block: no timestamp, interface 0
+            (wirelen,) = _SPB[bo].unpack_from(body, 0)
+            if_id, ts_hi, ts_lo, off = 0, 0, 0, 4
+            caplen = min(wirelen, len(body) - 4)
+        if if_id >= len(interfaces):
+            self.info.warnings.append(f"{self.name}: packet {index} names undefined interface {if_id}; skipped")
+            return None
+        if off + caplen > len(body):
+            self.info.warnings.append(f"{self.name}: packet {index} is longer than its block; skipped")
+            return None
+        iface = interfaces[if_id]
+        ticks = (ts_hi << 32) | ts_lo
+        ts_ns = ticks * iface.ts_mul // iface.ts_div
+        return Frame(index, ts_ns, iface.linktype, caplen, wirelen, bytes(body[off : off + caplen]), if_id)
+
+    # -- iteration -------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Frame]:
+        if not self._first_done:
+            self._first_done = True
+            if self._first is not None:
+                yield self._first
+                self._first = None
+        yield from self._frames
+
+
+def _apply_tsresol(iface: _Interface, opts: memoryview, bo: str) -> None:
+    """Read if_tsresol (option 9); the default resolution is microseconds."""
+    pos = 0
+    opt = _OPT[bo]
+    while pos + 4 <= len(opts):
+        code, length = opt.unpack_from(opts, pos)
+        if code == 0:
+            break
+        if code == 9 and length >= 1:
+            v = opts[pos + 4]
+            if v & 0x80:  # power of two
+                iface.ts_mul, iface.ts_div = 1_000_000_000, 1 << (v & 0x7F)
+            else:
+                exp = v & 0x7F
+                if exp <= 9:
+                    iface.ts_mul, iface.ts_div = 10 ** (9 - exp), 1
+                else:
+                    iface.ts_mul, iface.ts_div = 1, 10 ** (exp - 9)
+        pos += 4 + ((length + 3) & ~3)
+
+
+class _Prefixed:
+    """A read-only stream that replays bytes already consumed from another stream."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self._prefix:
+            if n < 0:
+                out = self._prefix + self._stream.read()
+                self._prefix = b""
+                return out
+            out, self._prefix = self._prefix[:n], self._prefix[n:]
+            if len(out) < n:
+                out += self._stream.read(n - len(out))
+            return out
+        return self._stream.read(n)
+
+
+def _read_exact(stream: BinaryIO, n: int, gz: bool = False, name: str = "") -> bytes:
+    out = b""
+    while len(out) < n:
+        try:
+            chunk = stream.read(n - len(out))
+        except (EOFError, OSError) as exc:
+            if gz:
+                raise CaptureFormatError(f"{name}: gzip stream is corrupt ({exc})") from exc
+            raise
+        if not chunk:
+            break
+        out += chunk
+    return out

@@ -1,0 +1,247 @@
+"""DNS messages (RFC 1035) over UDP and over TCP (two-byte length prefix, RFC 7766).
+
+Names are decoded with compression pointers; a pointer must point strictly backwards
+(before the label it appears in), which alone makes loops impossible, and the total number
+of jumps is capped as a second guard.  Label bytes outside printable ASCII are written as
+``\\DDD`` escapes (the presentation format of RFC 4343 / dig), so a hostile name never carries
+raw control bytes into the analyzer.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+from parsers.errors import ParseError
+
+_HDR = struct.Struct("!HHHHHH")
+_QTAIL = struct.Struct("!HH")
+_RRTAIL = struct.Struct("!HHIH")
+_U16 = struct.Struct("!H")
+
+MAX_POINTER_HOPS = 64
+MAX_NAME_LEN = 255
+
+QTYPE_NAMES = {
+    1: "A",
+    2: "NS",
+    5: "CNAME",
+    6: "SOA",
+    12: "PTR",
+    15: "MX",
+    16: "TXT",
+    28: "AAAA",
+    33: "SRV",
+    35: "NAPTR",
+    39: "DNAME",
+    41: "OPT",
+    43: "DS",
+    46: "RRSIG",
+    47: "NSEC",
+    48: "DNSKEY",
+    52: "TLSA",
+    64: "SVCB",
+    65: "HTTPS",
+    99: "SPF",
+    255: "ANY",
+    257: "CAA",
+}
+RCODE_NAMES = {
+    0: "NOERROR",
+    1: "FORMERR",
+    2: "SERVFAIL",
+    3: "NXDOMAIN",
+    4: "NOTIMP",
+    5: "REFUSED",
+    6: "YXDOMAIN",
+    7: "YXRRSET",
+    8: "NXRRSET",
+    9: "NOTAUTH",
+    10: "NOTZONE",
+}
+TYPE_A = 1
+TYPE_CNAME = 5
+TYPE_AAAA = 28
+TYPE_DNAME = 39
+
+
+def type_name(qtype: int) -> str:
+    return QTYPE_NAMES.get(qtype, f"TYPE{qtype}")
+
+
+def rcode_name(rcode: int) -> str:
+    return RCODE_NAMES.get(rcode, f"RCODE{rcode}")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    name: str
+    qtype: int
+    qclass: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRecord:
+    name: str
+    rtype: int
+    rclass: int
+    ttl: int
+    # Decoded value: dotted address for A/AAAA, a name for CNAME/DNAME/NS/PTR, else None.
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DnsMessage:
+    id: int
+    is_response: bool
+    opcode: int
+    rcode: int
+    truncated: bool  # the TC bit: the answer did not fit and the client should retry over TCP
+    questions: tuple[Question, ...]
+    answers: tuple[ResourceRecord, ...]
+    size: int  # bytes this message occupied
+
+
+def _label_text(raw: bytes) -> str:
+    if all(0x21 <= b <= 0x7E and b not in (0x2E, 0x5C) for b in raw):
+        return raw.decode("ascii")
+    out = []
+    for b in raw:
+        if 0x21 <= b <= 0x7E and b not in (0x2E, 0x5C):
+            out.append(chr(b))
+        else:
+            out.append(f"\\{b:03d}")
+    return "".join(out)
+
+
+def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
+    """Decode the name at ``pos``; return it and the offset just after it in the record."""
+    labels: list[str] = []
+    wire_len = 0
+    hops = 0
+    after: int | None = None
+    floor = pos  # a pointer must point before the start of the labels being read
+    while True:
+        if pos >= end:
+            raise ParseError("name runs past the end of the message", "dns")
+        length = buf[pos]
+        kind = length & 0xC0
+        if kind == 0xC0:
+            if pos + 2 > end:
+                raise ParseError("compression pointer cut short", "dns")
+            target = _U16.unpack_from(buf, pos)[0] & 0x3FFF
+            if after is None:
+                after = pos + 2
+            hops += 1
+            if target >= floor or hops > MAX_POINTER_HOPS:
+                raise ParseError(f"compression pointer loop or forward pointer at offset {pos}", "dns")
+            floor = target
+            pos = target
+            continue
+        if kind != 0:
+            raise ParseError(f"unsupported label type 0x{kind:02x} at offset {pos}", "dns")
+        if length == 0:
+            pos += 1
+            break
+        if pos + 1 + length > end:
+            raise ParseError("label runs past the end of the message", "dns")
+        wire_len += length + 1
+        if wire_len > MAX_NAME_LEN:
+            raise ParseError("name longer than 255 bytes", "dns")
+        labels.append(_label_text(buf[pos + 1 : pos + 1 + length]))
+        pos += 1 + length
+    return ".".join(labels), (after if after is not None else pos)
+
+
+class DnsParseError(ParseError):
+    """Malformed DNS; ``partial`` holds the header and the records read before the problem, if any."""
+
+    layer = "dns"
+
+    def __init__(self, reason: str, partial: DnsMessage | None = None) -> None:
+        super().__init__(reason, "dns")
+        self.partial = partial
+
+
+def parse_message(buf: bytes) -> DnsMessage:
+    """Parse one complete DNS message.  Bytes after the message are ignored.
+
+    A message cut short or broken *after* its questions raises :class:`DnsParseError` with the
+    questions and answers read so far in ``partial``: a snap length that cut the answers
+    must not hide which name was asked.
+    """
+    end = len(buf)
+    if end < 12:
+        raise ParseError("DNS header cut short", "dns")
+    ident, flags, qd, an, ns, _ar = _HDR.unpack_from(buf, 0)
+    pos = 12
+    questions = []
+    for _ in range(qd):
+        name, pos = read_name(buf, pos, end)
+        if pos + 4 > end:
+            raise ParseError("question cut short", "dns")
+        qtype, qclass = _QTAIL.unpack_from(buf, pos)
+        pos += 4
+        questions.append(Question(name, qtype, qclass))
+    answers: list[ResourceRecord] = []
+
+    def message(size: int) -> DnsMessage:
+        return DnsMessage(
+            ident,
+            bool(flags & 0x8000),
+            (flags >> 11) & 0x0F,
+            flags & 0x000F,
+            bool(flags & 0x0200),
+            tuple(questions),
+            tuple(answers),
+            size,
+        )
+
+    # Answer and authority sections; the additional section carries glue we do not need.
+    try:
+        for index in range(an + ns):
+            name, pos = read_name(buf, pos, end)
+            if pos + 10 > end:
+                raise ParseError("resource record cut short", "dns")
+            rtype, rclass, ttl, rdlen = _RRTAIL.unpack_from(buf, pos)
+            pos += 10
+            if pos + rdlen > end:
+                raise ParseError("resource record data cut short", "dns")
+            if index < an:
+                answers.append(ResourceRecord(name, rtype, rclass, ttl, _rdata(buf, pos, rdlen, rtype)))
+            pos += rdlen
+    except ParseError as exc:
+        raise DnsParseError(exc.reason, message(pos)) from exc
+    return message(pos)
+
+
+def _rdata(buf: bytes, pos: int, rdlen: int, rtype: int) -> str | None:
+    if rtype == TYPE_A:
+        if rdlen != 4:
+            raise ParseError(f"A record with {rdlen} bytes", "dns")
+        return ".".join(str(b) for b in buf[pos : pos + 4])
+    if rtype == TYPE_AAAA:
+        if rdlen != 16:
+            raise ParseError(f"AAAA record with {rdlen} bytes", "dns")
+        return socket.inet_ntop(socket.AF_INET6, bytes(buf[pos : pos + 16]))
+    if rtype in (TYPE_CNAME, TYPE_DNAME, 2, 12):
+        # Pointers inside RDATA may reach anywhere earlier in the message, so the bound is the message end.
+        return read_name(buf, pos, len(buf))[0]
+    return None
+
+
+def parse_tcp_stream(buf: bytes) -> tuple[DnsMessage, int] | None:
+    """Parse the first length-prefixed message of a DNS-over-TCP stream.
+
+    Returns ``(message, bytes_consumed)``, or ``None`` when more bytes are needed.
+    """
+    if len(buf) < 2:
+        return None
+    length = _U16.unpack_from(buf, 0)[0]
+    if length < 12:
+        raise ParseError(f"DNS over TCP message length {length} < 12", "dns")
+    if len(buf) < 2 + length:
+        return None
+    msg = parse_message(bytes(buf[2 : 2 + length]))
+    return msg, 2 + length

@@ -1,0 +1,194 @@
+"""HTTP/1.x request and response heads: method, target, ``Host``, and the CONNECT target.
+
+Recognised by content on any port.  :func:`parse_request` returns ``None`` until the blank
+line that ends the head has arrived; the caller uses ``head_length`` and the body framing
+(``content_length`` / ``chunked``) to find the next pipelined request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers.errors import ParseError
+from parsers.text import escape_name
+
+MAX_HEAD = 64 * 1024
+METHODS = (
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"REPORT",
+    b"SEARCH",
+    b"PURGE",
+)
+_METHOD_PREFIXES = tuple(m + b" " for m in METHODS)
+_LONGEST = max(len(m) for m in _METHOD_PREFIXES)
+MAX_LINE = 8192
+_TOKEN_START = re.compile(rb"^[A-Z][A-Z0-9_-]{0,31}(?: |$)")
+_EXTENSION_LINE = re.compile(rb"^[A-Z][A-Z0-9_-]{0,31} \S.* HTTP/\d\.\d$")
+# Lenient on purpose: servers (and tshark) accept "GET /" without a version, "HTTP/1.", targets
+# with spaces and the like, and the Host header of such a request still names the destination.
+_REQUEST_LINE = re.compile(rb"^([A-Z][A-Z0-9_-]*)(?:[ \t]+(.*?))??(?:[ \t]+HTTP/(\d)\.(\d?))?[ \t]*$")
+_STATUS_LINE = re.compile(rb"^HTTP/(\d)\.(\d) (\d{3})(?: .*)?$")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    target: str
+    version: str
+    host: str | None  # the Host header as sent (may carry :port)
+    head_length: int
+    content_length: int | None
+    chunked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    version: str
+    head_length: int
+    content_length: int | None
+    chunked: bool
+
+
+def looks_like_request(buf: bytes | bytearray) -> bool:
+    """True while ``buf`` could still be the start of an HTTP request line.
+
+    Known methods are recognised from their first bytes; any other method token (WebDAV and
+    RPC-over-HTTP use many, like ``RPC_IN_DATA``) needs the whole line with its ``HTTP/x.y``.
+    """
+    head = bytes(buf[:_LONGEST])
+    if any(p.startswith(head) or head.startswith(p) for p in _METHOD_PREFIXES):
+        return True
+    if _TOKEN_START.match(bytes(buf[:33])) is None:
+        return False
+    nl = buf.find(b"\n", 0, MAX_LINE)
+    if nl == -1:
+        return len(buf) < MAX_LINE
+    return _EXTENSION_LINE.match(bytes(buf[:nl]).rstrip(b"\r")) is not None
+
+
+def _split_head(buf: bytes) -> tuple[list[bytes], int] | None:
+    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+    sep = 4
+    lf = buf.find(b"\n\n", 0, MAX_HEAD + 2)
+    if lf != -1 and (end == -1 or lf < end):
+        end, sep = lf, 2
+    if end == -1:
+        if len(buf) > MAX_HEAD:
+            raise ParseError(f"HTTP head longer than {MAX_HEAD} bytes", "http")
+        return None
+    lines = bytes(buf[:end]).replace(b"\r\n", b"\n").split(b"\n")
+    return lines, end + sep
+
+
+def _headers(lines: list[bytes]) -> tuple[str | None, int | None, bool]:
+    host: str | None = None
+    length: int | None = None
+    chunked = False
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        key = name.strip().lower()
+        value = value.strip()
+        if key == b"host" and host is None:
+            host = escape_name(value)
+        elif key == b"content-length":
+            if not value.isdigit():
+                raise ParseError("Content-Length is not a number", "http")
+            length = int(value)
+        elif key == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    return host, length, chunked
+
+
+def parse_request(buf: bytes) -> HttpRequest | None:
+    """Parse the request head at the start of ``buf``; ``None`` means more bytes are needed."""
+    if not looks_like_request(buf):
+        raise ParseError("not an HTTP request line", "http")
+    split = _split_head(buf)
+    if split is None:
+        return None
+    lines, head_length = split
+    match = _REQUEST_LINE.match(lines[0])
+    if match is None:
+        raise ParseError("malformed HTTP request line", "http")
+    method, target, major, minor = match.groups()
+    host, length, chunked = _headers(lines)
+    return HttpRequest(
+        method.decode("ascii"),
+        escape_name(target or b""),
+        f"{major.decode()}.{(minor or b'').decode()}" if major else "",
+        host,
+        head_length,
+        length,
+        chunked,
+    )
+
+
+def parse_response(buf: bytes) -> HttpResponse | None:
+    if len(buf) >= 5 and not bytes(buf[:5]) == b"HTTP/":
+        raise ParseError("not an HTTP status line", "http")
+    split = _split_head(buf)
+    if split is None:
+        return None
+    lines, head_length = split
+    match = _STATUS_LINE.match(lines[0])
+    if match is None:
+        raise ParseError("malformed HTTP status line", "http")
+    major, minor, status = match.groups()
+    _host, length, chunked = _headers(lines)
+    return HttpResponse(int(status), f"{major.decode()}.{minor.decode()}", head_length, length, chunked)
+
+
+def split_host_port(authority: str, default_port: int) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or a bare host -> (host, port)."""
+    host, port = authority, default_port
+    if authority.startswith("["):
+        close = authority.find("]")
+        if close != -1:
+            host = authority[1:close]
+            rest = authority[close + 1 :]
+            if rest.startswith(":") and rest[1:].isdigit():
+                port = int(rest[1:])
+        return host, port
+    if authority.count(":") == 1:
+        name, _, p = authority.partition(":")
+        if p.isdigit() and int(p) < 65536:
+            return name, int(p)
+        return name, port
+    return host, port
+
+
+def absolute_target_authority(target: str) -> str | None:
+    """The authority of an absolute-form target (``GET http://host/...`` sent to a proxy)."""
+    m = _ABSOLUTE.match(target)
+    if m is None:
+        return None
+    authority = m.group(1)
+    return authority.rpartition("@")[2]  # drop userinfo
+
+
+_HOSTNAME = re.compile(r"^[A-Za-z0-9_.*-]+$|^[0-9A-Fa-f:.]+$")
+
+
+def is_authority(host: str) -> bool:
+    """Could ``host`` be a DNS name or an IP address (as opposed to a path like "/")?"""
+    return bool(host) and _HOSTNAME.match(host) is not None

@@ -1,0 +1,1 @@
+"""Renderers: they read the analyzer's tables and never decode packets themselves."""
