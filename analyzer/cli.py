@@ -88,7 +88,7 @@ def analyze(
 
         if output is not None:
             with output.open("w", encoding="utf-8") as fh:
-                table.render(result, Console(file=fh, width=160, force_terminal=False))
+                table.render(result, Console(file=fh, width=200, force_terminal=False))
         else:
             table.render(result, Console())
 

@@ -42,8 +42,15 @@ def render(analysis: Any, console: Console) -> None:
         console.print(Text("warning: " + terminal(w), style="yellow"))
     summary: pd.DataFrame = analysis.summary
     t = Table(title="Egress summary (Deny first)", show_lines=False)
+    longest = max((len(str(n)) for n in summary["fqdn"].dropna()), default=4)
     for col in ("Protocol", "DestinationPort", "Fqdn", "Address", "count_", "Action", "Verdict", "Source", "Detail"):
-        t.add_column(col, overflow="fold")
+        if col == "Fqdn":
+            # Names are copied into firewall tickets: never break one across lines.
+            t.add_column(col, no_wrap=True, min_width=min(longest, 80))
+        elif col in ("Protocol", "Action", "Verdict", "count_", "Source"):
+            t.add_column(col, no_wrap=True)
+        else:
+            t.add_column(col, overflow="fold")
     for r in summary.itertuples(index=False):
         style = VERDICT_STYLE.get(str(r.verdict), "")
         t.add_row(
