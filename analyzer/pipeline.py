@@ -33,6 +33,12 @@ class Analysis:
     capture: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     warnings: list[str] = field(default_factory=list)
+    # Filled by analyzer.review: noise verdicts, the suggested allowlist and the allowlist diff.
+    noise: list[dict[str, Any]] = field(default_factory=list)
+    noise_rows: set[int] = field(default_factory=set)  # summary row positions that are noise
+    suggested: list[dict[str, Any]] = field(default_factory=list)
+    diff: dict[str, Any] | None = None
+    allowlist: dict[str, Any] | None = None
 
     @property
     def summary(self) -> pd.DataFrame:

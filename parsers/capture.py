@@ -8,8 +8,8 @@ yields every whole record and then sets :attr:`CaptureReader.truncated`.
 
 from __future__ import annotations
 
-import gzip
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -34,6 +34,7 @@ _SPB = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
 _IDB = {"<": struct.Struct("<HHI"), ">": struct.Struct(">HHI")}
 _OPT = {"<": struct.Struct("<HH"), ">": struct.Struct(">HH")}
 _OPB = {"<": struct.Struct("<HHIIII"), ">": struct.Struct(">HHIIII")}
+_I64 = {"<": struct.Struct("<q"), ">": struct.Struct(">q")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class _Interface:
     # pcapng timestamps are in units of 1/ts_div seconds; we convert to ns.
     ts_mul: int = 1000
     ts_div: int = 1
+    ts_offset_ns: int = 0  # if_tsoffset: seconds added to every timestamp of this interface
 
 
 class CaptureReader:
@@ -83,11 +85,14 @@ class CaptureReader:
         self._chunk_size = chunk_size
         head = _read_exact(stream, 4)
         if head[:2] == GZIP_MAGIC:
-            # Re-join the 4 bytes we consumed with the rest of the compressed stream.
-            stream = gzip.GzipFile(fileobj=_Prefixed(head, stream), mode="rb")  # type: ignore[call-overload]
+            gunzip = _Gunzip(stream, head, name)
             self.info.compressed = True
-            head = _read_exact(stream, 4, gz=True, name=name)
-        self._stream = stream
+            head = gunzip.read(4)
+            if gunzip.error is not None and len(head) < 4:
+                raise CaptureFormatError(f"{name}: gzip stream is corrupt ({gunzip.error})")
+            self._stream: BinaryIO | _Gunzip = gunzip
+        else:
+            self._stream = stream
         self._buf = bytearray(head)
         self._pos = 0
         self._eof = False
@@ -125,15 +130,18 @@ class CaptureReader:
             if self._pos:
                 del self._buf[: self._pos]
                 self._pos = 0
-            try:
-                chunk = self._stream.read(max(self._chunk_size, need))
-            except (EOFError, OSError, gzip.BadGzipFile) as exc:
-                # A gzip stream cut short raises here; everything decoded so far is kept.
-                self.info.warnings.append(f"{self.name}: compressed stream ends early ({exc})")
-                self.info.truncated = True
-                chunk = b""
+            chunk = self._stream.read(max(self._chunk_size, need))
             if not chunk:
                 self._eof = True
+                stream = self._stream
+                if isinstance(stream, _Gunzip) and (stream.cut or stream.error):
+                    # Everything decompressed before the cut or the corruption has been read already.
+                    self.info.truncated = True
+                    self.info.warnings.append(
+                        f"{self.name}: compressed stream "
+                        + (f"is corrupt ({stream.error})" if stream.error else "ends early")
+                        + "; every whole record before that point was read"
+                    )
                 return len(self._buf) - self._pos >= need
             self.bytes_read += len(chunk)
             self._buf += chunk
@@ -227,9 +235,14 @@ class CaptureReader:
             frame: Frame | None = None
             try:
                 if btype == 1:  # Interface Description Block
+                    if len(body) < 8:
+                        raise CaptureFormatError(f"{self.name}: interface description block of {blen} bytes")
                     linktype, _res, _snap = _IDB[bo].unpack_from(body, 0)
                     iface = _Interface(linktype)
-                    _apply_tsresol(iface, body[8:], bo)
+                    if not _apply_options(iface, body[8:], bo):
+                        self.info.warnings.append(
+                            f"{self.name}: interface {len(interfaces)} has an option cut short; defaults assumed"
+                        )
                     interfaces.append(iface)
                     self.info.link_types.add(linktype)
                 elif btype in (6, 2, 3):
@@ -244,6 +257,9 @@ class CaptureReader:
     def _pcapng_packet(
         self, btype: int, body: memoryview, interfaces: list[_Interface], bo: str, index: int
     ) -> Frame | None:
+        if len(body) < (4 if btype == 3 else 20):
+            self.info.warnings.append(f"{self.name}: packet block {index} is shorter than its header; skipped")
+            return None
         if btype == 6:  # Enhanced Packet Block
             if_id, ts_hi, ts_lo, caplen, wirelen = _EPB[bo].unpack_from(body, 0)
             off = 20
@@ -262,7 +278,7 @@ class CaptureReader:
             return None
         iface = interfaces[if_id]
         ticks = (ts_hi << 32) | ts_lo
-        ts_ns = ticks * iface.ts_mul // iface.ts_div
+        ts_ns = ticks * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
         return Frame(index, ts_ns, iface.linktype, caplen, wirelen, bytes(body[off : off + caplen]), if_id)
 
     # -- iteration -------------------------------------------------------------------------
@@ -276,14 +292,21 @@ class CaptureReader:
         yield from self._frames
 
 
-def _apply_tsresol(iface: _Interface, opts: memoryview, bo: str) -> None:
-    """Read if_tsresol (option 9); the default resolution is microseconds."""
+def _apply_options(iface: _Interface, opts: memoryview, bo: str) -> bool:
+    """Read if_tsresol (option 9, default microseconds) and if_tsoffset (option 14, seconds).
+
+    Returns False when an option runs past the block (the defaults are kept).
+    """
     pos = 0
     opt = _OPT[bo]
     while pos + 4 <= len(opts):
         code, length = opt.unpack_from(opts, pos)
         if code == 0:
             break
+        if pos + 4 + length > len(opts):
+            return False
+        if code == 14 and length == 8:
+            iface.ts_offset_ns = _I64[bo].unpack_from(opts, pos + 4)[0] * 1_000_000_000
         if code == 9 and length >= 1:
             v = opts[pos + 4]
             if v & 0x80:  # power of two
@@ -295,37 +318,79 @@ def _apply_tsresol(iface: _Interface, opts: memoryview, bo: str) -> None:
                 else:
                     iface.ts_mul, iface.ts_div = 1, 10 ** (exp - 9)
         pos += 4 + ((length + 3) & ~3)
+    return True
 
 
-class _Prefixed:
-    """A read-only stream that replays bytes already consumed from another stream."""
+class _Gunzip:
+    """Streaming gzip decompression that keeps every byte decoded before a cut or a corrupt block.
 
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
-        self._stream = stream
+    ``gzip.GzipFile.read(n)`` raises on a truncated stream and drops what it had decompressed
+    for that call; here the caller gets all of it, then ``cut`` or ``error`` says why it ended.
+    Concatenated gzip members (``cat a.gz b.gz``) are read one after the other.
+    """
 
-    def read(self, n: int = -1) -> bytes:
-        if self._prefix:
-            if n < 0:
-                out = self._prefix + self._stream.read()
-                self._prefix = b""
-                return out
-            out, self._prefix = self._prefix[:n], self._prefix[n:]
-            if len(out) < n:
-                out += self._stream.read(n - len(out))
-            return out
-        return self._stream.read(n)
+    RAW_CHUNK = 1 << 16
+    SLICE = 1 << 12
+
+    def __init__(self, raw: BinaryIO, prefix: bytes, name: str) -> None:
+        self._raw = raw
+        self._pending = prefix
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._started = False  # any compressed byte fed to the current member
+        self._out = bytearray()
+        self._done = False
+        self.cut = False
+        self.error: str | None = None
+
+    def _pump(self) -> None:
+        chunk = self._pending or self._raw.read(self.RAW_CHUNK)
+        self._pending = b""
+        if not chunk:
+            self._done = True
+            self.cut = self._started and not self._inflate.eof
+            return
+        # Small slices, so that a corrupt block loses at most the slice it sits in; that slice is
+        # then replayed byte by byte from a copy of the decompressor to keep every good byte.
+        for start in range(0, len(chunk), self.SLICE):
+            piece = chunk[start : start + self.SLICE]
+            saved = self._inflate.copy()
+            try:
+                self._out += self._inflate.decompress(piece)
+                self._started = True
+            except zlib.error as exc:
+                self._salvage(saved, piece)
+                self._done = True
+                self.error = str(exc)
+                return
+            if self._inflate.eof:
+                self._pending = self._inflate.unused_data + chunk[start + self.SLICE :]
+                break
+        if self._inflate.eof:
+            rest, self._pending = self._pending, b""
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._started = False
+            if rest.strip(b"\0"):
+                self._pending = rest
+
+    def _salvage(self, inflate: zlib._Decompress, piece: bytes) -> None:
+        for i in range(len(piece)):
+            try:
+                self._out += inflate.decompress(piece[i : i + 1])
+            except zlib.error:
+                return
+
+    def read(self, n: int) -> bytes:
+        while len(self._out) < n and not self._done:
+            self._pump()
+        out = bytes(self._out[:n])
+        del self._out[:n]
+        return out
 
 
-def _read_exact(stream: BinaryIO, n: int, gz: bool = False, name: str = "") -> bytes:
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
     out = b""
     while len(out) < n:
-        try:
-            chunk = stream.read(n - len(out))
-        except (EOFError, OSError) as exc:
-            if gz:
-                raise CaptureFormatError(f"{name}: gzip stream is corrupt ({exc})") from exc
-            raise
+        chunk = stream.read(n - len(out))
         if not chunk:
             break
         out += chunk

@@ -116,9 +116,13 @@ def _label_text(raw: bytes) -> str:
 
 
 def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
-    """Decode the name at ``pos``; return it and the offset just after it in the record."""
+    """Decode the name at ``pos``; return it and the offset just after it in the record.
+
+    ``end`` bounds the bytes read in place (a record's RDLENGTH); once a compression pointer is
+    followed, the labels it points to may lie anywhere earlier in the message.
+    """
     labels: list[str] = []
-    wire_len = 0
+    wire_len = 1  # the terminating zero octet counts towards the 255-octet limit (RFC 1035 3.1)
     hops = 0
     after: int | None = None
     floor = pos  # a pointer must point before the start of the labels being read
@@ -138,6 +142,7 @@ def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
                 raise ParseError(f"compression pointer loop or forward pointer at offset {pos}", "dns")
             floor = target
             pos = target
+            end = len(buf)
             continue
         if kind != 0:
             raise ParseError(f"unsupported label type 0x{kind:02x} at offset {pos}", "dns")
@@ -226,8 +231,10 @@ def _rdata(buf: bytes, pos: int, rdlen: int, rtype: int) -> str | None:
             raise ParseError(f"AAAA record with {rdlen} bytes", "dns")
         return socket.inet_ntop(socket.AF_INET6, bytes(buf[pos : pos + 16]))
     if rtype in (TYPE_CNAME, TYPE_DNAME, 2, 12):
-        # Pointers inside RDATA may reach anywhere earlier in the message, so the bound is the message end.
-        return read_name(buf, pos, len(buf))[0]
+        name, after = read_name(buf, pos, pos + rdlen)
+        if after != pos + rdlen:
+            raise ParseError(f"name in {type_name(rtype)} record does not fill its RDLENGTH", "dns")
+        return name
     return None
 
 

@@ -84,16 +84,17 @@ def looks_like_request(buf: bytes | bytearray) -> bool:
     return _EXTENSION_LINE.match(bytes(buf[:nl]).rstrip(b"\r")) is not None
 
 
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
 def _split_head(buf: bytes) -> tuple[list[bytes], int] | None:
-    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
-    sep = 4
-    lf = buf.find(b"\n\n", 0, MAX_HEAD + 2)
-    if lf != -1 and (end == -1 or lf < end):
-        end, sep = lf, 2
-    if end == -1:
-        if len(buf) > MAX_HEAD:
+    # The head ends at the first empty line, whatever mix of CRLF and bare LF (RFC 9112 2.2) ends the lines.
+    m = _HEAD_END.search(bytes(buf[: MAX_HEAD + 4]))
+    if m is None or m.start() > MAX_HEAD:
+        if len(buf) >= MAX_HEAD + 4:
             raise ParseError(f"HTTP head longer than {MAX_HEAD} bytes", "http")
         return None
+    end, sep = m.start(), m.end() - m.start()
     lines = bytes(buf[:end]).replace(b"\r\n", b"\n").split(b"\n")
     return lines, end + sep
 
@@ -166,15 +167,18 @@ def split_host_port(authority: str, default_port: int) -> tuple[str, int]:
         if close != -1:
             host = authority[1:close]
             rest = authority[close + 1 :]
-            if rest.startswith(":") and rest[1:].isdigit():
+            if rest.startswith(":") and _valid_port(rest[1:]):
                 port = int(rest[1:])
         return host, port
     if authority.count(":") == 1:
         name, _, p = authority.partition(":")
-        if p.isdigit() and int(p) < 65536:
-            return name, int(p)
-        return name, port
+        return name, int(p) if _valid_port(p) else port
     return host, port
+
+
+def _valid_port(text: str) -> bool:
+    # isascii(): str.isdigit() also accepts digits like "²" that int() refuses.
+    return text.isascii() and text.isdigit() and int(text) < 65536
 
 
 def absolute_target_authority(target: str) -> str | None:

@@ -38,6 +38,12 @@ def document(analysis: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": SCHEMA_VERSION, "capture": analysis.capture, "warnings": analysis.warnings}
     for name in TABLE_ORDER:
         doc[name] = records(analysis.tables[name])
+    if analysis.allowlist is not None:
+        doc["allowlist"] = analysis.allowlist
+    if analysis.diff is not None:
+        doc["diff"] = analysis.diff
+    doc["noise"] = analysis.noise
+    doc["suggested"] = analysis.suggested
     return doc
 
 

@@ -76,6 +76,7 @@ def render(analysis: Any, console: Console) -> None:
                 _cell(r.qname), _cell(r.qtype), _cell(r.rcode or "no answer"), _cell(r.queries), _cell(r.unanswered)
             )
         console.print(d)
+    render_diff(analysis, console)
     errors: pd.DataFrame = analysis.parse_errors
     if len(errors):
         e = Table(title=f"Parse errors ({cap['parse_errors']})")
@@ -84,3 +85,72 @@ def render(analysis: Any, console: Console) -> None:
         for r in errors.head(20).itertuples(index=False):
             e.add_row(_cell(r.frame), _cell(r.layer), _cell(r.reason))
         console.print(e)
+
+
+def _simple(console: Console, title: str, columns: list[str], rows: list[list[Any]], style: str = "") -> None:
+    if not rows:
+        return
+    t = Table(title=title, title_style=style)
+    for col in columns:
+        t.add_column(col, overflow="fold", no_wrap=col in ("Fqdn", "Entry"))
+    for r in rows:
+        t.add_row(*[_cell(v) for v in r])
+    console.print(t)
+
+
+def render_diff(analysis: Any, console: Console) -> None:
+    d = analysis.diff
+    if d is None:
+        return
+    info = analysis.allowlist or {}
+    console.print(
+        Text(
+            f"Allowlist: {', '.join(terminal(f) for f in info.get('files', []))} "
+            f"({', '.join(info.get('formats', []))}, {info.get('entries', 0)} entries), "
+            f"matched with {d['dialect']} wildcard rules"
+        )
+    )
+    for note in info.get("notes", []):
+        console.print(Text("note: " + terminal(note), style="dim"))
+    _simple(
+        console,
+        f"Missing from the allowlist ({len(d['missing'])})",
+        ["Protocol", "Port", "Fqdn", "Verdict", "Reason"],
+        [[m["protocol"], m["port"], m["fqdn"] or m["address"], m["verdict"], m["reason"]] for m in d["missing"]],
+        "bold red",
+    )
+    _simple(
+        console,
+        f"Allowed but blocked in the capture ({len(d['blocked_but_allowed'])})",
+        ["Protocol", "Port", "Fqdn", "Verdict", "Entry"],
+        [
+            [b["protocol"], b["port"], b["fqdn"] or b["address"], b["verdict"], b["entry"]]
+            for b in d["blocked_but_allowed"]
+        ],
+        "bold magenta",
+    )
+    _simple(
+        console,
+        f"Excess: requested but never used ({len(d['excess'])})",
+        ["Entry", "Line", "Reason"],
+        [[e["entry"], e["line"], e["reason"]] for e in d["excess"]],
+        "bold yellow",
+    )
+    _simple(
+        console,
+        f"Allowlist lint ({len(d['lint'])})",
+        ["Entry", "Line", "Problem", "Detail"],
+        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in d["lint"]],
+        "bold yellow",
+    )
+
+
+def render_lint(doc: dict[str, Any], console: Console) -> None:
+    console.print(Text(f"{doc['entries']} entries, {doc['dialect']} wildcard rules, {len(doc['lint'])} findings"))
+    _simple(
+        console,
+        "Allowlist lint",
+        ["Entry", "Line", "Problem", "Detail"],
+        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in doc["lint"]],
+        "bold yellow",
+    )

@@ -54,7 +54,7 @@ def check_stream(
     for i, byte in enumerate(buf):
         try:
             got = parse(bytes(acc))
-        except Exception as exc:  # noqa: BLE001 - any exception on a prefix is the failure we look for
+        except Exception as exc:
             pytest.fail(f"strict prefix of {i}/{len(buf)} bytes raised {_describe(exc)}; expected None")
         assert got is None, f"strict prefix of {i}/{len(buf)} bytes returned {got!r}; expected None"
         acc.append(byte)
@@ -63,7 +63,7 @@ def check_stream(
     for tail in trailers:
         try:
             got = parse(buf + tail)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"{len(tail)} trailing bytes {tail[:16]!r}... made the parser raise {_describe(exc)}")
         assert got == whole, f"{len(tail)} trailing bytes {tail[:16]!r}... changed the record"
     return whole
@@ -89,7 +89,7 @@ def check_packet(
             got = parse(buf[:i])
         except ParseError:
             continue
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"strict prefix of {i}/{len(buf)} bytes raised {_describe(exc)}; expected ParseError")
         if on_prefix is None:
             pytest.fail(f"strict prefix of {i}/{len(buf)} bytes returned {got!r}; expected ParseError")
@@ -97,7 +97,7 @@ def check_packet(
     for tail in trailers:
         try:
             got = parse(buf + tail)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"{len(tail)} trailing bytes made the parser raise {_describe(exc)}")
         ok = same(got, whole) if same is not None else got == whole
         assert ok, f"{len(tail)} trailing bytes changed the result: {got!r} != {whole!r}"
@@ -112,16 +112,14 @@ def only_parse_errors(parse: Callable[[bytes], Any], data: bytes) -> Any:
         assert isinstance(exc.reason, str) and exc.reason
         assert isinstance(exc.layer, str) and exc.layer
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"input {data.hex()} raised {_describe(exc)}; only ParseError is allowed")
 
 
 def presentation(raw: bytes, also_escape: bytes = b"") -> str:
     """dig's presentation format, written from the spec: printable ASCII except ``\\`` stays,
     every other byte becomes ``\\DDD`` (three decimal digits)."""
-    return "".join(
-        chr(b) if 0x21 <= b <= 0x7E and b != 0x5C and b not in also_escape else f"\\{b:03d}" for b in raw
-    )
+    return "".join(chr(b) if 0x21 <= b <= 0x7E and b != 0x5C and b not in also_escape else f"\\{b:03d}" for b in raw)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,107 @@
+"""Lint an allowlist on its own: risky, redundant and invalid entries, with a fix for each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.allowlist.dialects import is_wildcard, matcher_or_never
+from analyzer.allowlist.model import Allowlist, Entry
+from analyzer.allowlist.psl import is_public_suffix, private_suffixes_under
+
+
+def _base(entry: Entry, dialect: str) -> str:
+    """The domain a wildcard hangs from: ``*.x.com``, ``*x.com``, ``.x.com``, ``**.x.com`` -> ``x.com``."""
+    return entry.pattern.lstrip("*").lstrip(".")
+
+
+def _covers(a: Entry, b: Entry) -> bool:
+    """Does ``b`` allow at least every protocol and port ``a`` allows?"""
+    if b.ports and (not a.ports or not all(any(r.low <= p.low and p.high <= r.high for r in b.ports) for p in a.ports)):
+        return False
+    return "ANY" in b.protocols or a.protocols <= b.protocols
+
+
+def _samples(entry: Entry, dialect: str) -> list[str]:
+    """Names a wildcard entry matches, to test whether another entry matches them all."""
+    base = _base(entry, dialect)
+    p = entry.pattern
+    if not is_wildcard(dialect, p):
+        return [p]
+    if p.startswith("*.") or p.startswith("**."):
+        return [f"a.{base}", f"a.b.{base}"] if dialect not in ("cilium",) or p.startswith("**.") else [f"a.{base}"]
+    if p.startswith("*"):
+        return [base, f"a{base}", f"a.{base}"] if dialect == "azure" else [base, f"a{base}"]
+    if p.startswith("."):
+        return [base, f"a.{base}", f"a.b.{base}"]
+    return []
+
+
+def lint(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
+    findings: list[dict[str, Any]] = []
+
+    def add(e: Entry, problem: str, detail: str) -> None:
+        findings.append({"entry": e.pattern, "line": e.line, "file": e.file, "problem": problem, "detail": detail})
+
+    entries = [e for e in allowlist.entries if e.kind in ("fqdn", "pattern")]
+    valid: list[Entry] = []
+    for e in entries:
+        _, invalid = matcher_or_never(dialect, e.pattern)
+        if invalid:
+            add(e, "invalid", f"{invalid} ({dialect} dialect): the device would reject it or never match it")
+        else:
+            valid.append(e)
+    for e in valid:
+        p = e.pattern
+        base = _base(e, dialect)
+        if not is_wildcard(dialect, p):
+            continue
+        if p == "*":
+            add(e, "matches-everything", "allows every destination: the rule is no allowlist at all")
+            continue
+        if is_public_suffix(base):
+            add(
+                e,
+                "public-suffix-wildcard",
+                f"wildcard over the public suffix .{base}: anyone can register a name under it",
+            )
+            continue
+        if dialect in ("azure", "cilium") and p.startswith("*") and not p.startswith("*.") and not p.startswith("**."):
+            add(
+                e,
+                "over-broad",
+                f"{p} also matches names like evil{base} that merely end in {base}; "
+                f"use {base} and *.{base}" + ("" if dialect == "azure" else " (one label in Cilium)"),
+            )
+        private = private_suffixes_under(base)
+        if private:
+            shown = ", ".join(private[:3]) + (f" and {len(private) - 3} more" if len(private) > 3 else "")
+            add(
+                e,
+                "multi-tenant",
+                f"{base} hosts content anyone can publish (Public Suffix List private section: {shown}); "
+                "allow the exact names the install uses instead",
+            )
+    seen: dict[tuple[str, str, frozenset[str]], Entry] = {}
+    for e in valid:
+        key = (e.pattern, e.port_text(), e.protocols)
+        if key in seen:
+            first = seen[key]
+            add(e, "duplicate", f"same as line {first.line} of {first.file}")
+        else:
+            seen[key] = e
+    for e in valid:
+        for other in valid:
+            if other is e or other.pattern == e.pattern:
+                continue
+            samples = _samples(e, dialect)
+            m, _ = matcher_or_never(dialect, other.pattern)
+            if samples and all(m(s) for s in samples) and _covers(e, other):
+                # Two wildcards covering each other both ways would each be flagged; keep the narrower one.
+                if is_wildcard(dialect, e.pattern) and is_wildcard(dialect, other.pattern):
+                    back = _samples(other, dialect)
+                    me, _ = matcher_or_never(dialect, e.pattern)
+                    if back and all(me(s) for s in back) and e.line < other.line:
+                        continue
+                add(e, "redundant", f"already covered by {other.pattern} (line {other.line})")
+                break
+    return findings

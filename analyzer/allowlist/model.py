@@ -1,0 +1,70 @@
+"""What an allowlist entry is, whatever document it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Application protocols a firewall rule can name, normalised.  "TCP"/"UDP" are transport-level
+# rules (network rules); HTTP/HTTPS are what Azure application rules and squid speak.
+ANY = "ANY"
+
+
+@dataclass(frozen=True, slots=True)
+class PortRange:
+    low: int
+    high: int
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.low <= port <= self.high
+
+    def __str__(self) -> str:
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One destination pattern with the protocols and ports it allows.
+
+    ``protocols`` holds upper-case names: TCP, UDP, HTTP, HTTPS, ANY.  An empty ``ports``
+    tuple means every port.  ``assumed`` says which default filled a gap in the document
+    (for example "ports 80/443 from the request header"), so a reader can check it.
+    """
+
+    pattern: str
+    protocols: frozenset[str]
+    ports: tuple[PortRange, ...]
+    file: str
+    line: int
+    raw: str
+    kind: str = "fqdn"  # fqdn, pattern (cilium matchPattern), address (an IP or CIDR)
+    assumed: str | None = None
+    rule: str | None = None  # the rule or section name the entry came from
+
+    def port_text(self) -> str:
+        return "/".join(str(p) for p in self.ports) if self.ports else "any"
+
+    def allows_port(self, port: int) -> bool:
+        return not self.ports or any(port in r for r in self.ports)
+
+
+@dataclass
+class Allowlist:
+    entries: list[Entry] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)  # detected format per file
+    notes: list[str] = field(default_factory=list)  # defaults assumed, things skipped
+
+    def extend(self, other: Allowlist) -> None:
+        self.entries.extend(other.entries)
+        self.formats.extend(other.formats)
+        self.notes.extend(other.notes)
+
+
+class AllowlistError(ValueError):
+    """An allowlist file that cannot be read: names the file, the line and the problem."""
+
+    def __init__(self, file: str, line: int | None, problem: str) -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {problem}")
+        self.file = file
+        self.line = line
+        self.problem = problem

@@ -1,0 +1,44 @@
+"""The Public Suffix List from tldextract's bundled snapshot: never fetched, the tool runs air-gapped."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import tldextract
+
+
+@lru_cache(maxsize=1)
+def extractor() -> tldextract.TLDExtract:
+    # suffix_list_urls=() and no cache directory: only the snapshot shipped inside the package is read.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+@lru_cache(maxsize=1)
+def _suffix_sets() -> tuple[frozenset[str], frozenset[str]]:
+    inner = extractor()._get_tld_extractor()
+    return frozenset(inner.public_tlds), frozenset(inner.private_tlds)
+
+
+def is_public_suffix(name: str) -> bool:
+    """An ICANN suffix such as ``com`` or ``co.uk``: anyone can register names under it."""
+    public, _ = _suffix_sets()
+    return name in public or ("*." + name.split(".", 1)[-1] in public and "." in name)
+
+
+def private_suffixes_under(domain: str) -> list[str]:
+    """Suffixes in the PSL's private section at or below ``domain``: places where anyone can publish.
+
+    ``githubusercontent.com`` and ``blob.core.windows.net`` are listed themselves;
+    ``amazonaws.com`` has ``s3.amazonaws.com`` and hundreds more below it.
+    """
+    _, private = _suffix_sets()
+    out = [s for s in private if s.lstrip("*.") == domain or s.endswith("." + domain)]
+    return sorted(out, key=lambda s: (s.count("."), s))
+
+
+def registrable_domain(name: str) -> str:
+    """``a.b.example.co.uk`` -> ``example.co.uk``; private-section suffixes count as suffixes."""
+    ext = extractor()(name)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return name

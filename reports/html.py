@@ -1,0 +1,1109 @@
+"""One self-contained HTML report: inline CSS, JS and SVG, nothing fetched, packet text inert.
+
+The page works on an air-gapped laptop: no external URL of any kind, no web font, and a
+Content-Security-Policy (``default-src 'none'`` plus the hashes of our own ``<style>`` and
+``<script>``) so that even a mistake elsewhere could neither load nor run anything.
+
+Every string that came from the capture or an allowlist (names, reasons, paths) goes through
+:func:`esc`: control characters, bidi overrides and other invisible format characters become
+visible ``\\xNN`` / ``\\uNNNN`` text, then ``html.escape(..., quote=True)``.  No packet-derived
+text is ever placed in a ``style``/``class``/``id`` attribute or inside the script.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reports.jsondoc import document
+
+VERDICT_COLOURS: dict[str, str] = {
+    "ok": "#1a7f37",
+    "no-reply": "#cf222e",
+    "reset": "#bc4c00",
+    "unreachable": "#82071e",
+    "tls-interrupted": "#8250df",
+    "proxy-denied": "#bf3989",
+}
+OTHER_COLOUR = "#6e7781"
+VERDICT_MEANING = {
+    "ok": "answered",
+    "no-reply": "never answered",
+    "reset": "refused (RST)",
+    "unreachable": "ICMP unreachable",
+    "tls-interrupted": "cut after the TLS ClientHello",
+    "proxy-denied": "refused by the proxy",
+}
+
+TIMELINE_MAX_ROWS = 400
+CHART_TOP = 10
+LABEL_CHARS = 44
+
+# C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and other invisible format
+# characters, line/paragraph separators, lone surrogates and interlinear annotation characters.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+
+def clean(text: object) -> str:
+    """Packet text made visible: every control or invisible format character becomes an escape."""
+    s = "" if text is None else str(text)
+
+    def sub(m: re.Match[str]) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _UNSAFE.sub(sub, s)
+
+
+def esc(text: object) -> str:
+    """Clean, then HTML-escape (quotes too): safe in text and in double-quoted attributes."""
+    return html.escape(clean(text), quote=True)
+
+
+def _short(text: object, limit: int = LABEL_CHARS) -> str:
+    s = clean(text)
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+def _colour(verdict: object) -> str:
+    return VERDICT_COLOURS.get(str(verdict), OTHER_COLOUR)
+
+
+def _vclass(verdict: object) -> str:
+    v = str(verdict)
+    return f"v-{v}" if v in VERDICT_COLOURS else "v-other"
+
+
+def _ns(iso: object) -> int | None:
+    """Nanoseconds since the epoch from the document's ISO strings (microsecond or nanosecond)."""
+    if not isinstance(iso, str) or not iso:
+        return None
+    s = iso.rstrip("Z")
+    base, _, frac = s.partition(".")
+    try:
+        when = dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    digits = (frac + "000000000")[:9] if frac.isdigit() else "0"
+    return int(when.timestamp()) * 1_000_000_000 + int(digits)
+
+
+def _abs_time(iso: object) -> str:
+    ns = _ns(iso)
+    if ns is None:
+        return "-"
+    when = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S") + f".{(ns % 1_000_000_000) // 1_000_000:03d} UTC"
+
+
+def _num(v: object) -> str:
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else esc("-" if v is None else v)
+
+
+def _bytes(n: object) -> str:
+    if not isinstance(n, int | float):
+        return "-"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop returns
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _offset(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"+{seconds:.3f} s" if seconds < 600 else f"+{_clock(seconds)}"
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _name_of(row: dict[str, Any]) -> str:
+    return str(row.get("fqdn") or row.get("address") or "(unknown)")
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+@dataclass
+class _Ctx:
+    doc: dict[str, Any]
+    noise_rows: set[int]
+    start_ns: int | None
+    noise_names: dict[str, str] = field(default_factory=dict)
+
+    def offset(self, iso: object) -> float | None:
+        ns = _ns(iso)
+        if ns is None or self.start_ns is None:
+            return None
+        return max(0.0, (ns - self.start_ns) / 1e9)
+
+
+# --------------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def _chip(verdict: object) -> str:
+    return f'<span class="chip {_vclass(verdict)}">{esc(verdict)}</span>'
+
+
+def _action(action: object) -> str:
+    cls = "deny" if str(action) == "Deny" else "allow"
+    return f'<span class="act act-{cls}">{esc(action)}</span>'
+
+
+@dataclass
+class _Col:
+    title: str
+    key: str
+    num: bool = False
+    cls: str = ""
+
+
+def _table(
+    cols: Sequence[_Col],
+    rows: Iterable[Sequence[tuple[str, str | None]]],
+    *,
+    table_id: str = "",
+    sortable: bool = False,
+    row_classes: Sequence[str] | None = None,
+    caption: str = "",
+) -> str:
+    """Cells are (html, sort key or None); both already escaped by the caller."""
+    attrs = f' id="{table_id}"' if table_id else ""
+    cls = "data sortable" if sortable else "data"
+    out = [f'<div class="scroll"><table class="{cls}"{attrs}>']
+    if caption:
+        out.append(f"<caption>{caption}</caption>")
+    out.append("<thead><tr>")
+    for c in cols:
+        kind = ' data-type="num"' if c.num else ""
+        ccls = " ".join(x for x in (c.cls, "num" if c.num else "") if x)
+        ccls_attr = f' class="{ccls}"' if ccls else ""
+        label = f'<button type="button">{c.title}<span class="arrow"></span></button>' if sortable else c.title
+        out.append(f'<th scope="col" data-key="{c.key}"{kind}{ccls_attr}>{label}</th>')
+    out.append("</tr></thead><tbody>")
+    for i, row in enumerate(rows):
+        rc = row_classes[i] if row_classes and row_classes[i] else ""
+        out.append(f'<tr class="{rc}">' if rc else "<tr>")
+        for c, (content, sort) in zip(cols, row, strict=True):
+            ccls = " ".join(x for x in (c.cls, "num" if c.num else "") if x)
+            a = f' class="{ccls}"' if ccls else ""
+            if sort is not None:
+                a += f' data-sort="{sort}"'
+            out.append(f"<td{a}>{content}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _section(sid: str, title: str, body: str, note: str = "") -> str:
+    n = f'<p class="note">{note}</p>' if note else ""
+    return f'<section id="{sid}"><h2>{title}</h2>{n}{body}</section>'
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections
+
+
+def _header(ctx: _Ctx) -> str:
+    cap = ctx.doc["capture"]
+    path = str(cap.get("path") or "")
+    base = path.replace("\\", "/").rsplit("/", 1)[-1] or path
+    first, last = _ns(cap.get("first_ts")), _ns(cap.get("last_ts"))
+    span = _duration((last - first) / 1e9) if first is not None and last is not None else "-"
+    fmt = str(cap.get("format") or "-") + (" (gzip)" if cap.get("compressed") else "")
+    facts = [
+        ("Capture file", f'<span class="mono">{esc(path)}</span>'),
+        ("Format", esc(fmt)),
+        ("Link types", esc(", ".join(str(x) for x in cap.get("link_type_names") or []) or "-")),
+        ("Packets", _num(cap.get("packets"))),
+        ("Bytes", f"{_num(cap.get('bytes'))} ({_bytes(cap.get('bytes'))})"),
+        ("Flows", _num(cap.get("flows"))),
+        ("First packet", esc(_abs_time(cap.get("first_ts")))),
+        ("Last packet", esc(_abs_time(cap.get("last_ts")))),
+        ("Duration", esc(span)),
+        ("Parse errors", _num(cap.get("parse_errors"))),
+    ]
+    if cap.get("truncated"):
+        facts.append(("Truncated", '<strong class="bad">yes: the capture ends mid-packet</strong>'))
+    for key, label in (
+        ("non_ip_packets", "Non-IP packets"),
+        ("undecoded_link_type_packets", "Undecoded link type"),
+        ("fragments_dropped", "Fragments dropped"),
+    ):
+        if cap.get(key):
+            facts.append((label, _num(cap.get(key))))
+    dl = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts)
+    return (
+        '<header class="top"><div class="wrap">'
+        '<p class="kicker">egress-analyzer report</p>'
+        f"<h1>Egress of <span class=\"mono\">{esc(base)}</span></h1>"
+        '<p class="sub">Which external names and ports the install contacted, whether the firewall let them '
+        "through, and how that compares with the requested allowlist.</p>"
+        f'</div></header><div class="wrap"><dl class="facts">{dl}</dl>'
+    )
+
+
+def _cards(ctx: _Ctx) -> str:
+    doc = ctx.doc
+    summary = doc["summary"]
+    names = {_name_of(r) for r in summary}
+    denied = [r for r in summary if r.get("action") == "Deny"]
+    denied_names = {_name_of(r) for r in denied}
+    dns_fail = _dns_failures(doc)
+    cards: list[tuple[str, str, str, str]] = [
+        ("Destinations", f"{len(names):,}", f"{len(summary):,} name/port/verdict rows", ""),
+        (
+            "Blocked",
+            f"{len(denied_names):,}",
+            "names with a failed connection" if denied_names else "every connection was answered",
+            "bad" if denied_names else "good",
+        ),
+        ("Connections", f"{sum(int(r.get('count') or 0) for r in summary):,}", "connections and HTTP requests", ""),
+        ("DNS failures", f"{len(dns_fail):,}", "lookups with an error or no answer", "warn" if dns_fail else ""),
+    ]
+    diff = doc.get("diff")
+    if diff is not None:
+        cards += [
+            (
+                "Missing from allowlist",
+                f"{len(diff['missing']):,}",
+                "used but not requested",
+                "bad" if diff["missing"] else "good",
+            ),
+            (
+                "Allowed yet blocked",
+                f"{len(diff['blocked_but_allowed']):,}",
+                "requested, still failed",
+                "bad" if diff["blocked_but_allowed"] else "good",
+            ),
+            ("Unused entries", f"{len(diff['excess']):,}", "requested, never used", "warn" if diff["excess"] else ""),
+            ("Lint findings", f"{len(diff['lint']):,}", "problems in the request", "warn" if diff["lint"] else ""),
+        ]
+    items = "".join(
+        f'<div class="card {cls}"><div class="card-label">{label}</div><div class="card-value">{value}</div>'
+        f'<div class="card-note">{note}</div></div>'
+        for label, value, note, cls in cards
+    )
+    return f'<div class="cards">{items}</div>'
+
+
+def _nav(ctx: _Ctx) -> str:
+    links = [("summary", "Summary"), ("timeline", "Timeline"), ("top", "Top names")]
+    if ctx.doc.get("diff") is not None:
+        links.append(("allowlist", "Allowlist"))
+    links += [("dns", "DNS failures"), ("suggested", "Suggested allowlist"), ("noise", "Noise")]
+    if ctx.doc.get("parse_errors"):
+        links.append(("parse-errors", "Parse errors"))
+    return '<nav class="toc">' + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>"
+
+
+def _warnings(ctx: _Ctx) -> str:
+    warnings = ctx.doc.get("warnings") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return f'<section id="warnings" class="callout warn"><h2>Warnings</h2><ul>{items}</ul></section>'
+
+
+def _legend() -> str:
+    items = "".join(
+        f'<span class="legend-item"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+        f'rx="2" fill="{c}"/></svg>{v} <span class="muted">({VERDICT_MEANING[v]})</span></span>'
+        for v, c in VERDICT_COLOURS.items()
+    )
+    return f'<div class="legend">{items}</div>'
+
+
+def _summary(ctx: _Ctx) -> str:
+    rows_in = list(enumerate(ctx.doc["summary"]))
+    rows_in.sort(key=lambda ir: ir[1].get("action") != "Deny")  # stable: Deny first, analyzer order kept
+    cols = [
+        _Col("Action", "action"),
+        _Col("Verdict", "verdict"),
+        _Col("Name", "name", cls="name"),
+        _Col("Protocol", "protocol"),
+        _Col("Port", "port", num=True),
+        _Col("Address", "address", cls="addr"),
+        _Col("Count", "count", num=True),
+        _Col("Bytes", "bytes", num=True),
+        _Col("First seen", "first_seen", num=True),
+        _Col("Source", "source"),
+        _Col("Detail", "detail", cls="detail"),
+    ]
+    rows = []
+    classes = []
+    for i, r in rows_in:
+        if r.get("fqdn"):
+            name = f'<span class="mono">{esc(r["fqdn"])}</span>'
+        else:
+            name = '<span class="muted">(no name seen)</span>'
+        if i in ctx.noise_rows:
+            name += ' <span class="tag">noise</span>'
+        addr = esc(r.get("address") or "")
+        if r.get("via"):
+            addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {esc(r["via"])}'
+        off = ctx.offset(r.get("first_seen"))
+        first = f'<span title="{esc(_abs_time(r.get("first_seen")))}">{_offset(off)}</span>'
+        rows.append(
+            [
+                (_action(r.get("action")), "0" if r.get("action") == "Deny" else "1"),
+                (_chip(r.get("verdict")), None),
+                (name, esc(_name_of(r) if r.get("fqdn") else "~" + _name_of(r))),
+                (esc(r.get("protocol")), None),
+                (_num(r.get("port")), esc(r.get("port"))),
+                (f'<span class="mono">{addr}</span>', None),
+                (_num(r.get("count")), esc(r.get("count"))),
+                (esc(_bytes(r.get("bytes"))), esc(r.get("bytes"))),
+                (first, "" if off is None else f"{off:.6f}"),
+                (esc(r.get("source")), None),
+                (esc(r.get("detail") or ""), None),
+            ]
+        )
+        classes.append("row-deny" if r.get("action") == "Deny" else "")
+    if not rows:
+        return _section("summary", "Summary", '<p class="empty">No external connection in this capture.</p>')
+    table = _table(cols, rows, table_id="summary-table", sortable=True, row_classes=classes)
+    note = (
+        "One row per protocol, port, name and verdict. Blocked (Deny) rows come first; "
+        "click a column header to sort, click again to reverse."
+    )
+    return _section("summary", "Summary", _legend() + table, note)
+
+
+# --------------------------------------------------------------------------------------------------
+# SVG: timeline and bar charts
+
+
+def _nice_step(span: float, target: int = 8) -> float:
+    if span <= 0:
+        return 1.0
+    raw = span / target
+    candidates = [
+        m * 10**e for e in range(-3, 3) for m in (1, 2, 5)
+    ] + [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+    for c in sorted(candidates):
+        if c >= raw:
+            return float(c)
+    return float(86400 * math.ceil(raw / 86400))
+
+
+def _tick_label(t: float, step: float) -> str:
+    if step >= 60:
+        return _clock(t)
+    if step >= 1:
+        return f"{t:.0f} s"
+    decimals = max(0, -math.floor(math.log10(step)))
+    return f"{t:.{decimals}f} s"
+
+
+@dataclass
+class _Mark:
+    start: float
+    end: float
+    verdict: str
+    tip: str
+
+
+@dataclass
+class _Row:
+    name: str
+    is_address: bool
+    marks: list[_Mark] = field(default_factory=list)
+
+    @property
+    def first(self) -> float:
+        return min(m.start for m in self.marks)
+
+    @property
+    def failed(self) -> bool:
+        return any(m.verdict != "ok" for m in self.marks)
+
+
+def timeline_rows(doc: dict[str, Any], offset: Callable[[object], float | None]) -> list[_Row]:
+    """One row per name (or address when no name was seen) with a mark per connection, by first contact."""
+    rows: dict[str, _Row] = {}
+    for f in doc.get("flows") or []:
+        if f.get("protocol") == "DNS":
+            continue  # lookups are not egress connections (the summary leaves them out too)
+        start = offset(f.get("ts"))
+        if start is None:
+            continue
+        end = offset(f.get("last_ts"))
+        end = start if end is None else max(start, end)
+        name = f.get("fqdn") or f.get("dst")
+        key = str(name)
+        row = rows.setdefault(key, _Row(key, not f.get("fqdn")))
+        via = f" via proxy {f['dst']}:{f['dport']}" if f.get("via") else ""
+        dst = f"{f.get('dst')}:{f.get('dport')}" if not via else ""
+        tip = (
+            f"{key}\n{f.get('protocol')}/{f.get('port')} {dst}{via}\n{f.get('verdict')}: {f.get('detail') or ''}\n"
+            f"{_offset(start)} .. {_offset(end)}, {f.get('packets')} packets, {_bytes(f.get('bytes'))}"
+        )
+        row.marks.append(_Mark(start, end, str(f.get("verdict")), tip))
+    # Names the summary knows only from a shared connection (HTTP keep-alive to a second Host).
+    for r in doc.get("summary") or []:
+        key = _name_of(r)
+        if key in rows:
+            continue
+        start = offset(r.get("first_seen"))
+        if start is None:
+            continue
+        end = offset(r.get("last_seen"))
+        end = start if end is None else max(start, end)
+        tip = (
+            f"{key}\n{r.get('protocol')}/{r.get('port')} (on a shared connection)\n"
+            f"{r.get('verdict')}: {r.get('detail') or ''}\n{_offset(start)} .. {_offset(end)}"
+        )
+        rows.setdefault(key, _Row(key, not r.get("fqdn"))).marks.append(_Mark(start, end, str(r.get("verdict")), tip))
+    return sorted(rows.values(), key=lambda r: (r.first, r.name))
+
+
+def _timeline(ctx: _Ctx) -> str:
+    rows = timeline_rows(ctx.doc, ctx.offset)
+    if not rows:
+        return _section("timeline", "Timeline", '<p class="empty">No external connection to draw.</p>')
+    dropped = max(0, len(rows) - TIMELINE_MAX_ROWS)
+    rows = rows[:TIMELINE_MAX_ROWS]
+    cap = ctx.doc["capture"]
+    first, last = _ns(cap.get("first_ts")), _ns(cap.get("last_ts"))
+    span = max((last - first) / 1e9 if first is not None and last is not None else 0.0, 0.0)
+    span = max(span, max(m.end for r in rows for m in r.marks), 0.001)
+    width, label_w, right, row_h, top = 1100, 300, 24, 22, 34
+    plot_w = width - label_w - right
+    height = top + row_h * len(rows) + 12
+
+    def x(t: float) -> float:
+        return label_w + plot_w * (t / span)
+
+    out = [
+        f'<svg id="timeline-svg" class="chart timeline" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="timeline-title" preserveAspectRatio="xMinYMin meet">',
+        '<title id="timeline-title">When each name was first contacted, seconds from capture start</title>',
+    ]
+    for i in range(len(rows)):
+        if i % 2 == 0:
+            y = top + i * row_h
+            out.append(f'<rect class="band" x="0" y="{y}" width="{width}" height="{row_h}"/>')
+    step = _nice_step(span)
+    t = 0.0
+    while t <= span + step * 1e-6:
+        xx = x(t)
+        out.append(f'<line class="grid" x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{height - 10}"/>')
+        out.append(f'<text class="tick" x="{xx:.1f}" y="{top - 12}" text-anchor="middle">{_tick_label(t, step)}</text>')
+        t += step
+    out.append(f'<text class="axis-label" x="{label_w - 10}" y="{top - 12}" text-anchor="end">name</text>')
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        cls = "tl-label bad" if row.failed else "tl-label"
+        cls += " addr" if row.is_address else ""
+        out.append(f'<g class="tl-row" data-name="{esc(row.name)}">')
+        out.append(f"<title>{esc(row.name)}: first contact {_offset(row.first)}, {len(row.marks)} connection(s)</title>")
+        out.append(
+            f'<text class="{cls}" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
+            f"{html.escape(_short(row.name), quote=True)}</text>"
+        )
+        out.append(
+            f'<line class="lane" x1="{x(row.first):.1f}" y1="{y + row_h / 2:.1f}" x2="{x(span):.1f}" '
+            f'y2="{y + row_h / 2:.1f}"/>'
+        )
+        for m in sorted(row.marks, key=lambda m: (m.verdict != "ok", m.start)):
+            x0 = x(m.start)
+            w = max(x(m.end) - x0, 5.0)
+            out.append(
+                f'<rect class="mark" x="{x0:.1f}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" rx="2" '
+                f'fill="{_colour(m.verdict)}"><title>{esc(m.tip)}</title></rect>'
+            )
+        out.append("</g>")
+    out.append("</svg>")
+    start = esc(_abs_time(cap.get("first_ts")))
+    note = (
+        f"Seconds from the start of the capture ({start}). One row per name, ordered by first contact; "
+        "one mark per connection, coloured by verdict. Hover a mark for details."
+    )
+    if dropped:
+        note += f" {dropped:,} later names are not drawn; the summary table lists them all."
+    return _section("timeline", "Timeline", _legend() + '<div class="scroll">' + "".join(out) + "</div>", note)
+
+
+def _bar_chart(chart_id: str, title: str, items: list[tuple[str, int, str, str]]) -> str:
+    """items: (name, value, verdict colour, value label)."""
+    if not items:
+        return f'<figure class="bars"><figcaption>{title}</figcaption><p class="empty">Nothing to show.</p></figure>'
+    width, label_w, value_w, row_h, top = 560, 230, 70, 24, 6
+    plot_w = width - label_w - value_w
+    height = top + row_h * len(items) + 6
+    vmax = max(v for _, v, _, _ in items) or 1
+    out = [
+        f'<figure class="bars"><figcaption>{title}</figcaption>'
+        f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="{title}">'
+    ]
+    for i, (name, value, colour, label) in enumerate(items):
+        y = top + i * row_h
+        w = max(plot_w * value / vmax, 2.0)
+        out.append(f'<g class="bar-row" data-name="{esc(name)}"><title>{esc(name)}: {label}</title>')
+        out.append(
+            f'<text class="bar-label" x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
+            f"{html.escape(_short(name, 32), quote=True)}</text>"
+        )
+        out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" fill="{colour}"/>')
+        out.append(f'<text class="bar-value" x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">{label}</text>')
+        out.append("</g>")
+    out.append("</svg></figure>")
+    return "".join(out)
+
+
+def _top(ctx: _Ctx) -> str:
+    agg: dict[str, dict[str, Any]] = {}
+    for r in ctx.doc["summary"]:
+        a = agg.setdefault(_name_of(r), {"count": 0, "bytes": 0, "verdict": "ok"})
+        a["count"] += int(r.get("count") or 0)
+        a["bytes"] += int(r.get("bytes") or 0)
+        if r.get("verdict") != "ok" and a["verdict"] == "ok":
+            a["verdict"] = r.get("verdict")
+    by_count = sorted(agg.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:CHART_TOP]
+    by_bytes = sorted(agg.items(), key=lambda kv: (-kv[1]["bytes"], kv[0]))[:CHART_TOP]
+    c1 = _bar_chart(
+        "chart-count",
+        "By connections",
+        [(n, a["count"], _colour(a["verdict"]), f"{a['count']:,}") for n, a in by_count],
+    )
+    c2 = _bar_chart(
+        "chart-bytes",
+        "By bytes",
+        [(n, a["bytes"], _colour(a["verdict"]), _bytes(a["bytes"])) for n, a in by_bytes if a["bytes"] > 0],
+    )
+    note = f"The {CHART_TOP} busiest names; a bar takes the colour of the name's failed verdict if it had one."
+    return _section("top", "Top names", f'<div class="pair">{c1}{c2}</div>', note)
+
+
+# --------------------------------------------------------------------------------------------------
+# Allowlist, DNS, suggestions, noise, parse errors
+
+
+def _name_cell(fqdn: object, address: object) -> tuple[str, str]:
+    if fqdn:
+        return f'<span class="mono">{esc(fqdn)}</span>', esc(fqdn)
+    return f'<span class="mono">{esc(address)}</span> <span class="muted">(address)</span>', esc(address)
+
+
+def _allowlist(ctx: _Ctx) -> str:
+    diff = ctx.doc.get("diff")
+    if diff is None:
+        return ""
+    info = ctx.doc.get("allowlist") or {}
+    files = ", ".join(f'<span class="mono">{esc(f)}</span>' for f in info.get("files") or []) or "the allowlist"
+    formats = esc(", ".join(str(f) for f in info.get("formats") or []))
+    intro = (
+        f'<p>Compared with {files} ({formats}, {_num(info.get("entries", 0))} entries), matched with '
+        f"<strong>{esc(diff.get('dialect'))}</strong> wildcard rules. "
+        f"{len(diff.get('covered') or []):,} summary rows are covered by an entry.</p>"
+    )
+    notes = info.get("notes") or []
+    if notes:
+        intro += '<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+    parts = [intro]
+
+    missing = diff.get("missing") or []
+    parts.append(f'<h3 class="bad-h">Missing from the allowlist <span class="count">{len(missing)}</span></h3>')
+    if missing:
+        parts.append(
+            _table(
+                [
+                    _Col("Name", "name", cls="name"),
+                    _Col("Protocol", "protocol"),
+                    _Col("Port", "port", num=True),
+                    _Col("Verdict", "verdict"),
+                    _Col("Count", "count", num=True),
+                    _Col("Why", "reason", cls="detail"),
+                ],
+                [
+                    [
+                        _name_cell(m.get("fqdn"), m.get("address")),
+                        (esc(m.get("protocol")), None),
+                        (_num(m.get("port")), None),
+                        (_chip(m.get("verdict")), None),
+                        (_num(m.get("count")), None),
+                        (esc(m.get("reason")), None),
+                    ]
+                    for m in missing
+                ],
+            )
+        )
+    else:
+        parts.append('<p class="empty good">Every name the install used is requested.</p>')
+
+    blocked = diff.get("blocked_but_allowed") or []
+    parts.append(f'<h3 class="bad-h">Allowed but blocked <span class="count">{len(blocked)}</span></h3>')
+    if blocked:
+        parts.append(
+            _table(
+                [
+                    _Col("Name", "name", cls="name"),
+                    _Col("Protocol", "protocol"),
+                    _Col("Port", "port", num=True),
+                    _Col("Verdict", "verdict"),
+                    _Col("Entry", "entry", cls="name"),
+                    _Col("Why", "reason", cls="detail"),
+                ],
+                [
+                    [
+                        _name_cell(b.get("fqdn"), b.get("address")),
+                        (esc(b.get("protocol")), None),
+                        (_num(b.get("port")), None),
+                        (_chip(b.get("verdict")), None),
+                        (
+                            f'<span class="mono">{esc(b.get("entry"))}</span>'
+                            + (f' <span class="muted">line {_num(b.get("entry_line"))}</span>' if b.get("entry_line") else ""),
+                            None,
+                        ),
+                        (esc(b.get("reason")), None),
+                    ]
+                    for b in blocked
+                ],
+            )
+        )
+    else:
+        parts.append('<p class="empty good">No requested name failed in the capture.</p>')
+
+    dns_only = diff.get("dns_only") or []
+    if dns_only:
+        parts.append(f'<h3>Looked up but never connected <span class="count">{len(dns_only)}</span></h3>')
+        parts.append(
+            _table(
+                [_Col("Name", "name", cls="name"), _Col("Type", "qtype"), _Col("Answers", "answers", cls="addr"),
+                 _Col("Why", "reason", cls="detail")],
+                [
+                    [
+                        (f'<span class="mono">{esc(d.get("fqdn"))}</span>', None),
+                        (esc(d.get("qtype")), None),
+                        (f'<span class="mono">{esc(", ".join(str(a) for a in d.get("answers") or []))}</span>', None),
+                        (esc(d.get("reason")), None),
+                    ]
+                    for d in dns_only
+                ],
+            )
+        )
+
+    excess = diff.get("excess") or []
+    parts.append(f'<h3 class="warn-h">Requested but never used <span class="count">{len(excess)}</span></h3>')
+    if excess:
+        parts.append(
+            _table(
+                [_Col("Entry", "entry", cls="name"), _Col("Where", "line"), _Col("Why", "reason", cls="detail")],
+                [
+                    [
+                        (f'<span class="mono">{esc(x.get("entry"))}</span>', None),
+                        (_where(x.get("file"), x.get("line")), None),
+                        (esc(x.get("reason")), None),
+                    ]
+                    for x in excess
+                ],
+            )
+        )
+    else:
+        parts.append('<p class="empty good">Every entry was used.</p>')
+
+    lint = diff.get("lint") or []
+    parts.append(f'<h3 class="warn-h">Allowlist lint <span class="count">{len(lint)}</span></h3>')
+    if lint:
+        parts.append(
+            _table(
+                [
+                    _Col("Entry", "entry", cls="name"),
+                    _Col("Where", "line"),
+                    _Col("Problem", "problem"),
+                    _Col("Detail", "detail", cls="detail"),
+                ],
+                [
+                    [
+                        (f'<span class="mono">{esc(x.get("entry"))}</span>', None),
+                        (_where(x.get("file"), x.get("line")), None),
+                        (f'<span class="tag">{esc(x.get("problem"))}</span>', None),
+                        (esc(x.get("detail")), None),
+                    ]
+                    for x in lint
+                ],
+            )
+        )
+    else:
+        parts.append('<p class="empty good">No problem found in the request.</p>')
+    return _section("allowlist", "Allowlist comparison", "".join(parts))
+
+
+def _where(file: object, line: object) -> str:
+    base = str(file or "").replace("\\", "/").rsplit("/", 1)[-1]
+    where = f"{esc(base)}:{_num(line)}" if line is not None else esc(base)
+    return f'<span class="mono" title="{esc(file)}">{where}</span>'
+
+
+def _dns_failures(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in doc.get("dns") or []
+        if d.get("service", "dns") == "dns" and (d.get("rcode") != "NOERROR" or (d.get("unanswered") or 0) > 0)
+    ]
+
+
+def _dns(ctx: _Ctx) -> str:
+    failed = _dns_failures(ctx.doc)
+    if not failed:
+        return _section("dns", "DNS failures", '<p class="empty good">Every lookup was answered without error.</p>')
+    rows = []
+    for d in failed:
+        name = f'<span class="mono">{esc(d.get("qname"))}</span>'
+        kind = ctx.noise_names.get(str(d.get("qname")))
+        if kind:
+            name += f' <span class="tag">{esc(kind)} noise</span>'
+        rows.append(
+            [
+                (name, esc(d.get("qname"))),
+                (esc(d.get("qtype")), None),
+                (f'<span class="chip v-other">{esc(d.get("rcode") or "no answer")}</span>', None),
+                (_num(d.get("queries")), esc(d.get("queries"))),
+                (_num(d.get("unanswered")), esc(d.get("unanswered"))),
+                (f'<span class="mono">{esc(", ".join(str(s) for s in d.get("servers") or []))}</span>', None),
+                (esc(_offset(ctx.offset(d.get("first_seen")))), None),
+            ]
+        )
+    cols = [
+        _Col("Name", "qname", cls="name"),
+        _Col("Type", "qtype"),
+        _Col("Result", "rcode"),
+        _Col("Queries", "queries", num=True),
+        _Col("Unanswered", "unanswered", num=True),
+        _Col("Servers", "servers", cls="addr"),
+        _Col("First", "first_seen", num=True),
+    ]
+    note = "Lookups that got an error code or no answer at all. Search-list expansions are tagged as noise."
+    return _section("dns", "DNS failures", _table(cols, rows), note)
+
+
+def _suggested(ctx: _Ctx) -> str:
+    sug = ctx.doc.get("suggested") or []
+    if not sug:
+        return _section("suggested", "Suggested allowlist", '<p class="empty">Nothing to suggest.</p>')
+    rows = []
+    lines: list[str] = []
+    for s in sug:
+        names = s.get("names") or []
+        if names:
+            nm = "<br>".join(f'<span class="mono">{esc(n)}</span>' for n in names)
+            lines.extend(clean(n) for n in names)
+        else:
+            nm = f'<span class="mono">{esc(s.get("address"))}</span> <span class="muted">(address)</span>'
+            if s.get("address"):
+                lines.append(clean(s.get("address")))
+        rows.append(
+            [
+                (f'<span class="mono">{esc(s.get("domain") or "-")}</span>', None),
+                (nm, None),
+                (esc(", ".join(str(p) for p in s.get("ports") or [])), None),
+                (esc(s.get("note") or ""), None),
+            ]
+        )
+    cols = [
+        _Col("Domain", "domain", cls="name"),
+        _Col("Names", "names", cls="name"),
+        _Col("Ports", "ports"),
+        _Col("Note", "note", cls="detail"),
+    ]
+    plain = html.escape("\n".join(lines), quote=True)
+    body = (
+        _table(cols, rows)
+        + '<details class="plain"><summary>Exact names, one per line (for a ticket)</summary>'
+        + f'<pre class="mono">{plain}</pre></details>'
+    )
+    note = "What the install used, grouped by registrable domain, noise left out: exact names are the safest request."
+    return _section("suggested", "Suggested allowlist", body, note)
+
+
+def _noise(ctx: _Ctx) -> str:
+    noise = ctx.doc.get("noise") or []
+    if not noise:
+        return _section("noise", "Noise", '<p class="empty">Nothing was filtered as noise.</p>')
+    table = _table(
+        [_Col("Name", "name", cls="name"), _Col("Kind", "kind"), _Col("Why", "reason", cls="detail")],
+        [
+            [
+                (f'<span class="mono">{esc(n.get("name"))}</span>', None),
+                (f'<span class="tag">{esc(n.get("kind"))}</span>', None),
+                (esc(n.get("reason")), None),
+            ]
+            for n in noise
+        ],
+    )
+    body = f"<details><summary>{len(noise):,} name(s) filtered as noise: show</summary>{table}</details>"
+    return _section(
+        "noise", "Noise", body, "Names left out of the suggestion and the allowlist comparison, and why."
+    )
+
+
+def _parse_errors(ctx: _Ctx) -> str:
+    errors = ctx.doc.get("parse_errors") or []
+    if not errors:
+        return ""
+    shown = errors[:200]
+    table = _table(
+        [_Col("Frame", "frame", num=True), _Col("Layer", "layer"), _Col("Reason", "reason", cls="detail")],
+        [[(_num(e.get("frame")), None), (esc(e.get("layer")), None), (esc(e.get("reason")), None)] for e in shown],
+    )
+    total = ctx.doc["capture"].get("parse_errors") or len(errors)
+    more = f" (the first {len(shown):,} shown)" if total > len(shown) else ""
+    body = f"<details><summary>{_num(total)} packet(s) could not be fully decoded{more}</summary>{table}</details>"
+    return _section("parse-errors", "Parse errors", body)
+
+
+def _footer(ctx: _Ctx) -> str:
+    return (
+        f'<footer><p>Generated by egress-analyzer (document schema {esc(ctx.doc.get("schema"))}). '
+        "This page is self-contained: it loads nothing from the network. Names and other text taken from "
+        "packets are shown literally; invisible or control characters appear as \\x.. or \\u.... escapes.</p>"
+        "</footer></div>"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Page
+
+
+def render(analysis: Any) -> str:
+    doc = document(analysis)
+    ctx = _Ctx(
+        doc=doc,
+        noise_rows=set(getattr(analysis, "noise_rows", set()) or set()),
+        start_ns=_ns(doc["capture"].get("first_ts")),
+        noise_names={str(n.get("name")): str(n.get("kind")) for n in doc.get("noise") or []},
+    )
+    path = str(doc["capture"].get("path") or "")
+    base = path.replace("\\", "/").rsplit("/", 1)[-1] or path
+    body = "".join(
+        [
+            _header(ctx),
+            _cards(ctx),
+            _nav(ctx),
+            _warnings(ctx),
+            _summary(ctx),
+            _timeline(ctx),
+            _top(ctx),
+            _allowlist(ctx),
+            _dns(ctx),
+            _suggested(ctx),
+            _noise(ctx),
+            _parse_errors(ctx),
+            _footer(ctx),
+        ]
+    )
+    csp = (
+        "default-src 'none'; "
+        f"style-src 'sha256-{_sha256(STYLE)}'; "
+        f"script-src 'sha256-{_sha256(SCRIPT)}'; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>{esc(page_title(base))}</title>"
+        f"<style>{STYLE}</style></head>"
+        f"<body>{body}<script>{SCRIPT}</script></body></html>\n"
+    )
+
+
+def page_title(capture_name: str) -> str:
+    return f"Egress report: {clean(capture_name)}"
+
+
+STYLE = """
+:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--band:#f3f5f8;--accent:#0b3d91;
+--bad:#cf222e;--warn:#9a6700;--good:#1a7f37;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",
+"DejaVu Sans Mono",monospace;--sans:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
+"Liberation Sans","DejaVu Sans",sans-serif}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:14px/1.5 var(--sans);color:var(--fg);background:#fff}
+.wrap{max-width:1240px;margin:0 auto;padding:0 28px}
+header.top{background:#0f2747;color:#fff;padding:22px 0 20px;border-bottom:4px solid #2f6feb}
+header.top .kicker{margin:0;text-transform:uppercase;letter-spacing:.08em;font-size:11px;color:#9fb7d9}
+header.top h1{margin:4px 0 6px;font-size:26px;font-weight:600;line-height:1.25;overflow-wrap:anywhere}
+header.top .sub{margin:0;color:#c9d6ea;max-width:820px}
+h2{font-size:19px;margin:0 0 4px;font-weight:600;padding-bottom:6px;border-bottom:1px solid var(--line)}
+h3{font-size:15px;margin:22px 0 8px;font-weight:600}
+h3 .count{display:inline-block;min-width:22px;padding:0 7px;margin-left:6px;border-radius:10px;background:var(--soft);
+border:1px solid var(--line);font-size:12px;text-align:center;color:var(--muted)}
+.bad-h{color:#a40e26}.warn-h{color:#7d4e00}
+section{margin:30px 0}
+.note{color:var(--muted);margin:6px 0 12px;max-width:900px}
+.muted{color:var(--muted)}
+.mono{font-family:var(--mono);font-size:12.5px}
+.bad{color:var(--bad)}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:0;margin:18px 0 0;
+border:1px solid var(--line);border-radius:6px;overflow:hidden}
+.facts div{padding:8px 12px;border-right:1px solid var(--line);border-bottom:1px solid var(--line);margin:0 -1px -1px 0}
+.facts dt{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
+.facts dd{margin:2px 0 0;font-weight:500;overflow-wrap:anywhere}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px;margin:18px 0 8px}
+.card{border:1px solid var(--line);border-left:4px solid #8c959f;border-radius:6px;padding:10px 14px;background:#fff}
+.card.bad{border-left-color:var(--bad)}.card.warn{border-left-color:#d4a72c}.card.good{border-left-color:var(--good)}
+.card-label{font-size:12px;color:var(--muted);font-weight:500}
+.card-value{font-size:26px;font-weight:600;line-height:1.2;font-variant-numeric:tabular-nums}
+.card.bad .card-value{color:var(--bad)}
+.card-note{font-size:12px;color:var(--muted)}
+nav.toc{display:flex;flex-wrap:wrap;gap:4px 6px;margin:16px 0 0;padding:8px 0;border-bottom:1px solid var(--line)}
+nav.toc a{color:var(--accent);text-decoration:none;padding:3px 10px;border-radius:14px;font-size:13px;
+background:var(--soft);border:1px solid var(--line)}
+nav.toc a:hover{background:#e7eefb}
+.callout{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:10px 16px}
+.callout h2{border:0;font-size:15px;padding:0}
+.callout ul{margin:4px 0;padding-left:20px}
+.scroll{overflow-x:auto}
+table.data{border-collapse:collapse;width:100%;font-size:13px}
+table.data th,table.data td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table.data thead th{background:var(--soft);font-size:12px;font-weight:600;color:#31373d;white-space:nowrap;
+border-bottom:2px solid var(--line);position:sticky;top:0}
+table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.data td.name{overflow-wrap:anywhere;min-width:180px}
+table.data td.addr{overflow-wrap:anywhere;min-width:120px}
+table.data td.detail{color:#3d444d;min-width:200px}
+table.data tbody tr:hover{background:#f6f8fa}
+table.data tr.row-deny{background:#fff5f5}
+table.data tr.row-deny:hover{background:#ffebe9}
+th button{all:unset;cursor:pointer;display:inline-flex;align-items:center;gap:4px}
+th button:focus-visible{outline:2px solid #2f6feb;outline-offset:2px;border-radius:2px}
+th .arrow::after{content:"\\2195";color:#8c959f;font-size:11px}
+th[aria-sort=ascending] .arrow::after{content:"\\25B2";color:var(--fg);font-size:9px}
+th[aria-sort=descending] .arrow::after{content:"\\25BC";color:var(--fg);font-size:9px}
+.chip{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600;color:#fff;
+white-space:nowrap;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.v-ok{background:#1a7f37}.v-no-reply{background:#cf222e}.v-reset{background:#bc4c00}.v-unreachable{background:#82071e}
+.v-tls-interrupted{background:#8250df}.v-proxy-denied{background:#bf3989}.v-other{background:#6e7781}
+.act{font-weight:700;font-size:12px;letter-spacing:.02em}
+.act-deny{color:var(--bad)}.act-allow{color:var(--good)}
+.tag{display:inline-block;padding:0 6px;border:1px solid var(--line);border-radius:4px;font-size:11px;
+color:var(--muted);background:var(--soft);white-space:nowrap}
+.legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12px;margin:0 0 10px}
+.legend-item{display:inline-flex;align-items:center;gap:5px}
+svg.chart{display:block;max-width:100%;height:auto;font-family:var(--sans)}
+svg.timeline{min-width:760px}
+svg .band{fill:#f5f7fa}
+svg .grid{stroke:#d8dee4;stroke-width:1}
+svg .lane{stroke:#c3ccd5;stroke-width:1;stroke-dasharray:2 3}
+svg .tick,svg .axis-label{font-size:11px;fill:#59636e}
+svg .tl-label{font-size:12px;fill:#1f2328;font-family:var(--mono)}
+svg .tl-label.bad{fill:#a40e26;font-weight:600}
+svg .tl-label.addr{font-style:italic}
+svg .mark{stroke:#fff;stroke-width:.5}
+svg .tl-row:hover .band,svg .tl-row:hover{opacity:1}
+svg .tl-row:hover .tl-label{text-decoration:underline}
+svg .mark:hover{stroke:#1f2328;stroke-width:1.5}
+svg .bar-label{font-size:12px;fill:#1f2328;font-family:var(--mono)}
+svg .bar-value{font-size:12px;fill:#59636e;font-variant-numeric:tabular-nums}
+.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:28px}
+figure.bars{margin:0}
+figure.bars figcaption{font-weight:600;font-size:13px;margin:0 0 6px}
+details{border:1px solid var(--line);border-radius:6px;padding:6px 12px;background:#fff}
+details>summary{cursor:pointer;color:var(--accent);font-weight:500}
+details[open]>summary{margin-bottom:8px}
+details.plain{margin-top:12px}
+pre{margin:0;padding:10px;background:var(--soft);border-radius:4px;overflow-x:auto;white-space:pre}
+.empty{color:var(--muted);font-style:italic}
+.empty.good{color:var(--good);font-style:normal}
+ul.notes{color:var(--muted);margin:4px 0 0;padding-left:20px}
+footer{margin:40px 0 30px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
+@media (max-width:700px){.wrap{padding:0 14px}.pair{grid-template-columns:1fr}}
+@media print{
+body{font-size:11px}
+.wrap{max-width:none;padding:0}
+header.top{background:none;color:#000;border-bottom:2px solid #000;padding:0 0 8px}
+header.top .kicker,header.top .sub{color:#333}
+nav.toc{display:none}
+section{margin:16px 0;break-inside:auto}
+h2,h3{break-after:avoid}
+table.data thead th{position:static}
+table.data tr{break-inside:avoid}
+.scroll{overflow:visible}
+svg.timeline{min-width:0}
+.pair{grid-template-columns:1fr 1fr;gap:12px}
+.card,.facts{break-inside:avoid}
+details{border:0;padding:0}
+details>summary{color:#000}
+table.data tr.row-deny,.chip,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+th .arrow{display:none}
+}
+"""
+
+SCRIPT = """
+(function () {
+  "use strict";
+  function key(cell, numeric) {
+    var v = cell.getAttribute("data-sort");
+    if (v === null) { v = cell.textContent.trim(); }
+    if (numeric) { var n = parseFloat(v); return isNaN(n) ? -Infinity : n; }
+    return v.toLowerCase();
+  }
+  function sortBy(table, th, index) {
+    var numeric = th.getAttribute("data-type") === "num";
+    var current = th.getAttribute("aria-sort");
+    var dir = current ? (current === "ascending" ? "descending" : "ascending") : (numeric ? "descending" : "ascending");
+    var heads = table.tHead.rows[0].cells;
+    for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
+    th.setAttribute("aria-sort", dir);
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var sign = dir === "ascending" ? 1 : -1;
+    rows.sort(function (a, b) {
+      var x = key(a.cells[index], numeric), y = key(b.cells[index], numeric);
+      return x < y ? -sign : x > y ? sign : 0;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  var tables = document.querySelectorAll("table.sortable");
+  Array.prototype.forEach.call(tables, function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, index) {
+      var button = th.querySelector("button");
+      if (button) { button.addEventListener("click", function () { sortBy(table, th, index); }); }
+    });
+  });
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details:not([open])"), function (d) {
+      d.open = true; opened.push(d);
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; }); opened = [];
+  });
+})();
+"""

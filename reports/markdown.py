@@ -1,0 +1,139 @@
+"""Markdown report: capture facts, the KQL-shaped summary, the allowlist diff and a ready-to-file request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports.jsondoc import document
+from reports.safe import markdown_cell as cell
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("-" * max(3, len(h)) for h in headers) + " |"]
+    for r in rows:
+        out.append("| " + " | ".join(cell("" if v is None else v) for v in r) + " |")
+    return out
+
+
+def change_request(doc: dict[str, Any], names: list[tuple[str, str, int]]) -> list[str]:
+    """The same shape as the request documents operators file (Protocol, Port, Action, Destinations)."""
+    out: list[str] = []
+    by_proto: dict[str, dict[str, set[int]]] = {}
+    for name, transport, port in names:
+        by_proto.setdefault(transport, {}).setdefault(name, set()).add(port)
+    for transport in sorted(by_proto):
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for name, ports in by_proto[transport].items():
+            groups.setdefault(tuple(sorted(ports)), []).append(name)
+        for port_list, group in sorted(groups.items()):
+            out += [
+                "- Protocol: " + transport,
+                "- Port: " + "/".join(str(p) for p in port_list),
+                "- Action: Allow",
+                "- Destinations:",
+                *[f"  - {cell(n)}" for n in sorted(group)],
+                "",
+            ]
+    return out
+
+
+TRANSPORT = {"TLS": "TCP", "HTTP": "TCP", "HTTP-CONNECT": "TCP", "SOCKS": "TCP", "TCP": "TCP", "QUIC": "UDP"}
+
+
+def render(analysis: Any) -> str:
+    doc = document(analysis)
+    cap = doc["capture"]
+    noise_rows = analysis.noise_rows
+    lines = [
+        f"# Egress report: {cell(cap['path'])}",
+        "",
+        f"- Capture: {cap['format']}{' (gzip)' if cap.get('compressed') else ''}, "
+        f"link types {', '.join(cap['link_type_names'])}, {cap['packets']} packets, {cap['flows']} connections",
+        f"- From {cap['first_ts']} to {cap['last_ts']}" + (" (capture truncated)" if cap["truncated"] else ""),
+        f"- Parse errors: {cap['parse_errors']}",
+    ]
+    for w in doc["warnings"]:
+        lines.append(f"- Warning: {cell(w)}")
+    lines += ["", "## Summary", ""]
+    summary = [r for i, r in enumerate(doc["summary"]) if i not in noise_rows]
+    lines += _table(
+        ["Protocol", "DestinationPort", "Fqdn", "count_", "Action", "Verdict", "Address"],
+        [
+            [r["protocol"], r["port"], r["fqdn"] or "", r["count"], r["action"], r["verdict"], r["address"]]
+            for r in summary
+        ],
+    )
+    denied = [r for r in summary if r["action"] == "Deny"]
+    if denied:
+        lines += ["", "## Blocked connections", ""]
+        lines += _table(
+            ["Protocol", "Port", "Fqdn", "Verdict", "Detail"],
+            [[r["protocol"], r["port"], r["fqdn"] or r["address"], r["verdict"], r["detail"]] for r in denied],
+        )
+    diff = doc.get("diff")
+    if diff is not None:
+        info = doc.get("allowlist", {})
+        lines += [
+            "",
+            "## Allowlist comparison",
+            "",
+            f"Allowlist: {', '.join(cell(f) for f in info.get('files', []))} ({info.get('entries', 0)} entries), "
+            f"matched with **{diff['dialect']}** wildcard rules.",
+            "",
+        ]
+        for note in info.get("notes", []):
+            lines.append(f"- Note: {cell(note)}")
+        sections = [
+            (
+                "Missing",
+                ["Protocol", "Port", "Fqdn", "Verdict", "Reason"],
+                [
+                    [m["protocol"], m["port"], m["fqdn"] or m["address"], m["verdict"], m["reason"]]
+                    for m in diff["missing"]
+                ],
+            ),
+            (
+                "Allowed but blocked",
+                ["Protocol", "Port", "Fqdn", "Verdict", "Entry"],
+                [
+                    [b["protocol"], b["port"], b["fqdn"] or b["address"], b["verdict"], b["entry"]]
+                    for b in diff["blocked_but_allowed"]
+                ],
+            ),
+            (
+                "Excess (requested, never used)",
+                ["Entry", "Line", "Reason"],
+                [[e["entry"], e["line"], e["reason"]] for e in diff["excess"]],
+            ),
+            (
+                "Lint",
+                ["Entry", "Line", "Problem", "Detail"],
+                [[f["entry"], f["line"], f["problem"], f["detail"]] for f in diff["lint"]],
+            ),
+            ("Resolved but never contacted", ["Fqdn", "Type"], [[x["fqdn"], x["qtype"]] for x in diff["dns_only"]]),
+        ]
+        for title, headers, table_rows in sections:
+            lines += ["", f"### {title} ({len(table_rows)})", ""]
+            lines += _table(headers, table_rows) if table_rows else ["None."]
+    failed = [d for d in doc["dns"] if d["service"] == "dns" and d["rcode"] != "NOERROR"]
+    if failed:
+        lines += ["", "## DNS lookups that failed", ""]
+        lines += _table(
+            ["Name", "Type", "Result", "Queries"],
+            [[d["qname"], d["qtype"], d["rcode"] or "no answer", d["queries"]] for d in failed],
+        )
+    if doc["noise"]:
+        lines += ["", "## Left out as noise", ""]
+        lines += _table(["Name", "Kind", "Reason"], [[n["name"], n["kind"], n["reason"]] for n in doc["noise"]])
+    wanted: list[dict[str, Any]]
+    if diff is not None:
+        wanted = [m for m in diff["missing"] if m["fqdn"]]
+        intro = "What to add to the allowlist, in the shape of a firewall request:"
+    else:
+        wanted = [r for r in summary if r["fqdn"]]
+        intro = "The allowlist this capture justifies, in the shape of a firewall request:"
+    names = [(str(r["fqdn"]), TRANSPORT.get(r["protocol"], str(r["protocol"])), int(r["port"])) for r in wanted]
+    if names:
+        lines += ["", "## Change request", "", intro, ""]
+        lines += change_request(doc, names)
+    return "\n".join(lines).rstrip() + "\n"
