@@ -47,6 +47,7 @@ L2TP_PORT = 1701
 TEREDO_PORT = 3544
 
 FlowKey = tuple[int, bytes, int, bytes, int]
+_PORTS = struct.Struct("!HH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ class Engine:
         self._ts = 0
         self._wirelen = 0
         self._unsupported: set[int] = set()
+        # Raw src+dst+ports bytes -> (flow, from_client), for analyzer.fastpath.
+        self.fast_tcp: dict[bytes, tuple[Flow, bool]] = {}
+        self.fast_udp: dict[bytes, tuple[Flow, bool]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -154,7 +158,7 @@ class Engine:
             pkt = whole
         proto = pkt.proto
         if proto == PROTO_TCP:
-            self.tcp(pkt)
+            self.tcp(pkt, depth)
         elif proto == PROTO_UDP:
             self.udp(pkt, depth)
         elif proto in (PROTO_ICMP, PROTO_ICMPV6):
@@ -173,10 +177,20 @@ class Engine:
     def _lookup(self, proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> tuple[Flow, bool] | None:
         return self.flows.get((proto, src, sport, dst, dport))
 
-    def _create(self, proto: int, version: int, client: bytes, cport: int, server: bytes, sport: int) -> Flow:
+    def _create(
+        self, proto: int, version: int, client: bytes, cport: int, server: bytes, sport: int, depth: int = 0
+    ) -> Flow:
         self._uid += 1
         flow = Flow(self._uid, proto, version, self.addr(client), cport, self.addr(server), sport, self._ts)
         flow.dns_name = self.dns.name_for(flow.server)
+        if depth == 0:
+            # The fast path finds outer (untunnelled) packets by the raw bytes of src, dst and ports.
+            fast = self.fast_tcp if proto == PROTO_TCP else self.fast_udp
+            c2s = client + server + _PORTS.pack(cport, sport)
+            s2c = server + client + _PORTS.pack(sport, cport)
+            fast[c2s] = (flow, True)
+            fast[s2c] = (flow, False)
+            flow.fast_keys = (c2s, s2c)
         self.flows[(proto, client, cport, server, sport)] = (flow, True)
         self.flows[(proto, server, sport, client, cport)] = (flow, False)
         return flow
@@ -184,12 +198,18 @@ class Engine:
     def _finish(self, flow: Flow, client: bytes, server: bytes) -> None:
         self.flows.pop((flow.proto, client, flow.cport, server, flow.sport), None)
         self.flows.pop((flow.proto, server, flow.sport, client, flow.cport), None)
+        if flow.fast_keys is not None:
+            fast = self.fast_tcp if flow.proto == PROTO_TCP else self.fast_udp
+            for key in flow.fast_keys:
+                if fast.get(key, (None,))[0] is flow:
+                    del fast[key]
+            flow.fast_keys = None
         flow.release()
         if self.on_flow_done is not None:
             self.on_flow_done(flow)
         self.done.append(flow)
 
-    def tcp(self, pkt: IPPacket) -> None:
+    def tcp(self, pkt: IPPacket, depth: int = 0) -> None:
         seg = decode_tcp(pkt.payload)
         flags = seg.flags
         hit = self.flows.get((PROTO_TCP, pkt.src, seg.sport, pkt.dst, seg.dport))
@@ -217,9 +237,9 @@ class Engine:
                 if flags & TCP_RST and not seg.payload:
                     client = seg.dport <= seg.sport
             if client:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport)
+                flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport, depth)
             else:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport)
+                flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
             from_client = client
         flow.tcp_packet(from_client, seg.seq, flags, seg.payload, self._wirelen, self._ts, self.error, self.dns_message)
 
@@ -261,7 +281,7 @@ class Engine:
             self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
             hit = None
         if hit is None:
-            flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport)
+            flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
             from_client = True
         else:
             flow, from_client = hit

@@ -58,6 +58,7 @@ class Flow:
         "cport",
         "dns_name",
         "ech",
+        "fast_keys",
         "first_ns",
         "host_headers",
         "http_status",
@@ -136,6 +137,7 @@ class Flow:
         self.s_state = DETECT
         self.c_stream: Stream | None = None
         self.s_stream: Stream | None = None
+        self.fast_keys: tuple[bytes, bytes] | None = None
 
     # ----------------------------------------------------------------------------- TCP
 

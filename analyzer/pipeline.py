@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from analyzer import schema
 from analyzer.engine import Engine
+from analyzer.fastpath import run_pcap
 from analyzer.flows import PROTO_TCP, Flow
 from analyzer.naming import targets
 from analyzer.progress import ProgressFn
@@ -188,21 +189,24 @@ def open_capture(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
     return fh, size
 
 
-def analyze(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Analysis:
+def analyze(path: str | os.PathLike[str], progress: ProgressFn | None = None, fast: bool = True) -> Analysis:
     stream, size = open_capture(path)
     try:
-        return analyze_stream(stream, str(path), size, progress)
+        return analyze_stream(stream, str(path), size, progress, fast)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
 def analyze_stream(
-    stream: BinaryIO, name: str, size: int | None = None, progress: ProgressFn | None = None
+    stream: BinaryIO, name: str, size: int | None = None, progress: ProgressFn | None = None, fast: bool = True
 ) -> Analysis:
+    """``fast=False`` sends every packet through the full decoder (the reference the fast path is tested against)."""
     reader = CaptureReader(stream, name=name)
     engine = Engine()
-    if progress is None:
+    if fast and reader.info.format == "pcap":
+        run_pcap(reader, engine, progress, size)
+    elif progress is None:
         engine.feed(reader)
     else:
         for i, frame in enumerate(reader, 1):

@@ -111,6 +111,7 @@ class CaptureReader:
                 f"{name}: not a pcap or pcapng capture (starts with {bytes(head).hex()}; "
                 "expected a1b2c3d4, a1b23c4d or 0a0d0d0a)"
             )
+        self._pcap_linktype: int | None = None
         self._frames: Iterator[Frame] = self._pcapng() if self.info.format == "pcapng" else self._pcap()
         # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
         self._first: Frame | None = None
@@ -174,6 +175,7 @@ class CaptureReader:
         # The upper bits of the link-type field carry FCS length flags; the link type is the low 16 bits.
         linktype = network & 0xFFFF
         self.info.link_types.add(linktype)
+        self._pcap_linktype = linktype
         rec = _PCAP_REC[bo]
         mul = 1 if self.info.nanosecond else 1000
         index = 0
@@ -280,6 +282,56 @@ class CaptureReader:
         ticks = (ts_hi << 32) | ts_lo
         ts_ns = ticks * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
         return Frame(index, ts_ns, iface.linktype, caplen, wirelen, bytes(body[off : off + caplen]), if_id)
+
+    # -- raw access for the analyzer's fast path ----------------------------------------------
+
+    @property
+    def pcap_linktype(self) -> int | None:
+        """The single link type of a pcap file (None for pcapng, which can mix them)."""
+        return self._pcap_linktype
+
+    def take_first(self) -> Frame | None:
+        """The first record, which the constructor read to validate the file; call before raw_chunks()."""
+        self._first_done = True
+        first, self._first = self._first, None
+        return first
+
+    def raw_chunks(self) -> Iterator[bytes]:
+        """The rest of a pcap file as large byte chunks, records cut anywhere; call record_tail() at the end."""
+        if self._pos < len(self._buf):
+            yield bytes(self._buf[self._pos :])
+        self._buf = bytearray()
+        self._pos = 0
+        while not self._eof:
+            chunk = self._stream.read(self._chunk_size)
+            if not chunk:
+                self._eof = True
+                stream = self._stream
+                if isinstance(stream, _Gunzip) and (stream.cut or stream.error):
+                    self.info.truncated = True
+                    self.info.warnings.append(
+                        f"{self.name}: compressed stream "
+                        + (f"is corrupt ({stream.error})" if stream.error else "ends early")
+                        + "; every whole record before that point was read"
+                    )
+                return
+            self.bytes_read += len(chunk)
+            yield bytes(chunk)
+
+    def record_tail(self, leftover: int, index: int, corrupt_caplen: int | None = None) -> None:
+        """Report what a raw walk left at the end: a cut record, or a corrupt length."""
+        if corrupt_caplen is not None:
+            self.info.truncated = True
+            self.info.warnings.append(
+                f"{self.name}: record {index + 1} claims {corrupt_caplen} bytes; "
+                "the rest of the file is corrupt and was skipped"
+            )
+        elif leftover:
+            self.info.truncated = True
+            self.info.warnings.append(
+                f"{self.name}: capture ends in the middle of a record ({leftover} trailing bytes ignored); "
+                "every whole record before it was read"
+            )
 
     # -- iteration -------------------------------------------------------------------------
 

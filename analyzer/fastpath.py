@@ -1,0 +1,175 @@
+"""The hot loop for pcap files: count packets of known connections without decoding them.
+
+A multi-gigabyte install capture is almost all bulk TLS data in connections whose name and
+verdict were settled in their first packets.  This loop walks the records straight out of
+large read chunks and, from a handful of byte reads, recognises an untunnelled IPv4/IPv6
+TCP or UDP packet of a connection the engine already knows, in a direction that needs no
+more parsing, carrying no SYN/FIN/RST: such a packet only updates counters.  Everything
+else (new connections, handshakes, DNS, ICMP, fragments, tunnels, IP options, flags) becomes
+a :class:`Frame` for the full decoder, so the results are identical to the slow path's.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
+from analyzer.flows import DONE
+from analyzer.progress import ProgressFn
+from parsers.capture import MAX_RECORD, CaptureReader, Frame
+
+# How to find the IP header: (kind, offset) per link type.  kind 1: EtherType at offset-2;
+# 2: SLL2 (EtherType at 0); 3: SLL (EtherType at 14); 4: raw IP (version nibble); 5: BSD loopback.
+_LINK = {
+    1: (1, 14),
+    276: (2, 20),
+    113: (3, 16),
+    101: (4, 0),
+    228: (4, 0),
+    229: (4, 0),
+    12: (4, 0),
+    14: (4, 0),
+    0: (5, 4),
+}
+_NULL_V6 = frozenset((10, 24, 28, 30))
+_TCP_NO_FAST_FLAGS = 0x07  # FIN, SYN, RST change connection state: always the full decoder
+EVICT_MASK = EVICT_EVERY - 1  # EVICT_EVERY is a power of two
+
+
+def run_pcap(
+    reader: CaptureReader, engine: Engine, progress: ProgressFn | None = None, size: int | None = None
+) -> None:
+    first = reader.take_first()
+    if first is not None:
+        engine.frame(first)
+    linktype = reader.pcap_linktype
+    assert linktype is not None
+    kind, ipoff = _LINK.get(linktype, (0, 0))
+    rec = struct.Struct(reader.info.byte_order + "IIII")
+    unpack = rec.unpack_from
+    mul = 1 if reader.info.nanosecond else 1000
+    fast_tcp = engine.fast_tcp
+    fast_udp = engine.fast_udp
+    stats = engine.stats
+    frame = engine.frame
+    index = 1 if first is not None else 0
+    packets = bytes_total = 0
+    last_ns = stats.last_ns or 0
+    buf = b""
+    pos = 0
+    corrupt: int | None = None
+    for chunk in reader.raw_chunks():
+        buf = buf[pos:] + chunk if pos < len(buf) else chunk
+        pos = 0
+        n = len(buf)
+        while pos + 16 <= n:
+            sec, frac, caplen, wirelen = unpack(buf, pos)
+            if caplen > MAX_RECORD:
+                corrupt = caplen
+                break
+            d = pos + 16
+            end = d + caplen
+            if end > n:
+                break
+            index += 1
+            pos = end
+            # ---- find an IPv4/IPv6 header directly on the link layer
+            ip = d + ipoff
+            version = 0
+            if kind == 1:
+                if caplen >= 34:
+                    t0 = buf[d + 12]
+                    if t0 == 0x08 and buf[d + 13] == 0x00:
+                        version = 4
+                    elif t0 == 0x86 and buf[d + 13] == 0xDD:
+                        version = 6
+            elif kind == 2:
+                if caplen >= 40:
+                    t0 = buf[d]
+                    if t0 == 0x08 and buf[d + 1] == 0x00:
+                        version = 4
+                    elif t0 == 0x86 and buf[d + 1] == 0xDD:
+                        version = 6
+            elif kind == 3:
+                if caplen >= 36:
+                    t0 = buf[d + 14]
+                    if t0 == 0x08 and buf[d + 15] == 0x00:
+                        version = 4
+                    elif t0 == 0x86 and buf[d + 15] == 0xDD:
+                        version = 6
+            elif kind == 4:
+                if caplen >= 20:
+                    version = buf[d] >> 4
+            elif kind == 5 and caplen >= 24:
+                fam = buf[d] | buf[d + 1] << 8
+                version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
+            hit = None
+            udp = False
+            if version == 4:
+                # Option-less, unfragmented IPv4 with the whole transport header captured.
+                if buf[ip] == 0x45 and not (buf[ip + 6] & 0x3F or buf[ip + 7]) and end - ip >= 40:
+                    proto = buf[ip + 9]
+                    if proto == 6:
+                        hit = fast_tcp.get(buf[ip + 12 : ip + 24])
+                        if hit is not None:
+                            if buf[ip + 33] & _TCP_NO_FAST_FLAGS:
+                                hit = None
+                            else:
+                                payload = ((buf[ip + 2] << 8) | buf[ip + 3]) - 20 - ((buf[ip + 32] >> 4) << 2)
+                    elif proto == 17:
+                        hit = fast_udp.get(buf[ip + 12 : ip + 24])
+                        udp = True
+                        payload = ((buf[ip + 2] << 8) | buf[ip + 3]) - 28
+            elif version == 6 and end - ip >= 60:
+                nxt = buf[ip + 6]
+                if nxt == 6:
+                    hit = fast_tcp.get(buf[ip + 8 : ip + 44])
+                    if hit is not None:
+                        if buf[ip + 53] & _TCP_NO_FAST_FLAGS:
+                            hit = None
+                        else:
+                            payload = ((buf[ip + 4] << 8) | buf[ip + 5]) - ((buf[ip + 52] >> 4) << 2)
+                elif nxt == 17:
+                    hit = fast_udp.get(buf[ip + 8 : ip + 44])
+                    udp = True
+                    payload = ((buf[ip + 4] << 8) | buf[ip + 5]) - 8
+            ts = sec * 1_000_000_000 + frac * mul
+            if hit is not None:
+                flow, from_client = hit
+                if payload < 0:
+                    payload = 0
+                if from_client:
+                    ok = not payload or flow.c_state == DONE
+                else:
+                    ok = not payload or flow.s_state == DONE
+                if ok and udp and (ts - flow.last_ns > UDP_IDLE_SPLIT_NS or flow.service):
+                    ok = False  # a long-idle UDP tuple is a new conversation; DNS is always parsed
+                if ok:
+                    if from_client:
+                        flow.c_packets += 1
+                        flow.c_bytes += wirelen
+                        flow.c_payload += payload
+                    else:
+                        flow.s_packets += 1
+                        flow.s_bytes += wirelen
+                        flow.s_payload += payload
+                    if ts > flow.last_ns:
+                        flow.last_ns = ts
+                        if ts > last_ns:
+                            last_ns = ts
+                    packets += 1
+                    bytes_total += wirelen
+                    if not packets & EVICT_MASK:
+                        engine.evict(ts)
+                    continue
+            frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end]))
+        if progress is not None:
+            progress(reader.bytes_read, size, index)
+        if corrupt is not None:
+            break
+    reader.record_tail(0 if corrupt is not None else len(buf) - pos, index, corrupt)
+    stats.packets += packets
+    stats.bytes += bytes_total
+    if packets:
+        stats.last_ns = max(stats.last_ns or last_ns, last_ns)
+        stats.first_ns = stats.first_ns if stats.first_ns is not None else last_ns

@@ -1,0 +1,30 @@
+"""The fast path must not change a single answer: it is compared with the full decoder on every capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.pipeline import analyze
+from reports.jsondoc import document
+from tests.support.truth import CORPUS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _captures() -> list[Path]:
+    paths = sorted((ROOT / "fixtures" / "captures").iterdir())
+    if CORPUS.is_dir():
+        paths += sorted(p for p in CORPUS.rglob("*") if p.suffix in (".pcap", ".gz") and p.is_file())
+    return [p for p in paths if p.is_file()]
+
+
+@pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
+def test_fast_and_full_decoders_agree(path: Path) -> None:
+    fast = document(analyze(path, fast=True))
+    full = document(analyze(path, fast=False))
+    assert fast["capture"] == full["capture"]
+    for table in ("summary", "flows", "http", "dns", "parse_errors"):
+        assert fast[table] == full[table], table
+    assert fast["warnings"] == full["warnings"]
