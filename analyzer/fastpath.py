@@ -138,10 +138,8 @@ def run_pcap(
                 flow, from_client = hit
                 if payload < 0:
                     payload = 0
-                if from_client:
-                    ok = not payload or flow.c_state == DONE
-                else:
-                    ok = not payload or flow.s_state == DONE
+                # Bytes still matter while that direction's parser is at work (ClientHello, HTTP heads).
+                ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
                 if ok and udp and (ts - flow.last_ns > UDP_IDLE_SPLIT_NS or flow.service):
                     ok = False  # a long-idle UDP tuple is a new conversation; DNS is always parsed
                 if ok:
