@@ -146,7 +146,11 @@ def _render(result: Analysis, fmt: Format, output: Path | None) -> None:
     if fmt == Format.json:
         from reports import jsondoc
 
-        _write(jsondoc.render(result), output)
+        if output is None:
+            jsondoc.write(result, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as fh:
+                jsondoc.write(result, fh)
     elif fmt == Format.md:
         from reports import markdown
 

@@ -6,20 +6,22 @@ from firewall logs later); output is one row per (protocol, port, fqdn or addres
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from analyzer import schema
+from analyzer.frames import rows
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
 MAX_ADDRESSES_SHOWN = 8
 
 
-def _join(values: pd.Series, limit: int = MAX_ADDRESSES_SHOWN) -> str | None:
-    distinct = sorted({v for v in values.dropna().tolist() if v})
+def _join(values: set[str], limit: int = MAX_ADDRESSES_SHOWN) -> str | None:
+    distinct = sorted(v for v in values if v)
     if not distinct:
         return None
     if len(distinct) > limit:
@@ -27,37 +29,69 @@ def _join(values: pd.Series, limit: int = MAX_ADDRESSES_SHOWN) -> str | None:
     return ", ".join(distinct)
 
 
+class _Group:
+    __slots__ = ("addresses", "bytes", "count", "details", "first", "key", "last", "sources", "vias")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.addresses: set[str] = set()
+        self.vias: set[str] = set()
+        self.sources: set[str] = set()
+        self.details: Counter[str] = Counter()
+        self.count = 0
+        self.bytes = 0
+        self.first: Any = None
+        self.last: Any = None
+
+
 def summarize(obs: pd.DataFrame) -> pd.DataFrame:
-    if obs.empty:
-        return _frame([])
-    df = obs.copy()
-    # Rows without a name are grouped by their address, as the firewall log would show them.
-    df["_key"] = df["fqdn"].astype(object).where(df["fqdn"].notna(), df["address"].astype(object))
-    rows: list[dict[str, Any]] = []
-    for (protocol, port, _key, verdict), g in df.groupby(
-        ["protocol", "port", "_key", "verdict"], dropna=False, sort=False
-    ):
-        sources = sorted(set(g["source"].dropna().tolist()), key=lambda s: SOURCE_RANK.get(s, 9))
-        fqdn = g["fqdn"].iloc[0]
-        rows.append(
+    # Plain Python grouping: a capture has thousands of small groups, where pandas' per-group
+    # overhead (not the arithmetic) dominates.
+    groups: dict[tuple[Any, ...], _Group] = {}
+    for r in rows(obs):
+        # Rows without a name are grouped by their address, as the firewall log would show them.
+        name = r["fqdn"] if r["fqdn"] is not None else r["address"]
+        key = (r["protocol"], r["port"], name, r["verdict"], r["fqdn"] is None)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group(key)
+        g.count += r["count"]
+        g.bytes += r["bytes"]
+        if r["address"]:
+            g.addresses.add(r["address"])
+        if r["via"]:
+            g.vias.add(r["via"])
+        if r["source"]:
+            g.sources.add(r["source"])
+        if r["detail"]:
+            g.details[r["detail"]] += 1
+        if g.first is None or r["first_seen"] < g.first:
+            g.first = r["first_seen"]
+        if g.last is None or r["last_seen"] > g.last:
+            g.last = r["last_seen"]
+    out: list[dict[str, Any]] = []
+    for g in groups.values():
+        protocol, port, name, verdict, unnamed = g.key
+        sources = sorted(g.sources, key=lambda s: SOURCE_RANK.get(s, 9))
+        out.append(
             {
                 "protocol": protocol,
-                "port": int(port),  # type: ignore[call-overload]
-                "fqdn": None if pd.isna(fqdn) else fqdn,
-                "address": _join(g["address"]),
-                "count": int(g["count"].sum()),
-                "bytes": int(g["bytes"].sum()),
+                "port": int(port),
+                "fqdn": None if unnamed else name,
+                "address": _join(g.addresses),
+                "count": g.count,
+                "bytes": g.bytes,
                 "verdict": verdict,
                 "action": action(str(verdict)),
-                "first_seen": g["first_seen"].min(),
-                "last_seen": g["last_seen"].max(),
+                "first_seen": g.first,
+                "last_seen": g.last,
                 "source": sources[0] if sources else "none",
-                "via": _join(g["via"]),
-                "detail": g["detail"].mode().iloc[0] if g["detail"].notna().any() else None,
+                "via": _join(g.vias),
+                "detail": g.details.most_common(1)[0][0] if g.details else None,
             }
         )
     order = {v: i for i, v in enumerate(VERDICTS)}
-    rows.sort(
+    out.sort(
         key=lambda r: (
             r["action"] == "Allow",
             -r["count"],
@@ -68,9 +102,9 @@ def summarize(obs: pd.DataFrame) -> pd.DataFrame:
             r["port"],
         )
     )
-    return _frame(rows)
+    return _frame(out)
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df: pd.DataFrame = pa.Table.from_pylist(rows, schema=schema.SUMMARY).to_pandas(types_mapper=pd.ArrowDtype)
+def _frame(rows_: list[dict[str, Any]]) -> pd.DataFrame:
+    df: pd.DataFrame = pa.Table.from_pylist(rows_, schema=schema.SUMMARY).to_pandas(types_mapper=pd.ArrowDtype)
     return df

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 import json
-import math
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
+from analyzer.frames import iter_rows, rows, timestamp_columns
 from analyzer.pipeline import iso
 from analyzer.schema import SCHEMA_VERSION
 
 TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors")
 
 
-def _value(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp | dt.datetime):
-        return iso(pd.Timestamp(v).as_unit("ns").value)
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, list | tuple):
-        return [_value(x) for x in v]
-    if v is pd.NA or v is pd.NaT:
-        return None
-    if hasattr(v, "tolist"):
-        return _value(v.tolist())
-    return v
-
-
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = list(df.columns)
-    return [{c: _value(v) for c, v in zip(cols, row, strict=True)} for row in df.itertuples(index=False, name=None)]
+    """Rows as JSON values: like analyzer.frames.rows, with timestamps as ISO-8601 text."""
+    out = rows(df)
+    for col in timestamp_columns(df):
+        for r in out:
+            r[col] = iso(r[col])
+    return out
 
 
 def document(analysis: Any) -> dict[str, Any]:
@@ -47,5 +37,53 @@ def document(analysis: Any) -> dict[str, Any]:
     return doc
 
 
+def write(analysis: Any, out: TextIO) -> None:
+    """One key per line and one record per line: readable, diffable, written by the C encoder,
+    and streamed table by table so a capture with many connections never holds the whole text."""
+    dump = json.dumps
+    out.write("{\n")
+    head = {"schema": SCHEMA_VERSION, "capture": analysis.capture, "warnings": analysis.warnings}
+    for key, value in head.items():
+        out.write(f"  {dump(key)}: {dump(value, ensure_ascii=True)},\n")
+    for name in TABLE_ORDER:
+        df = analysis.tables[name]
+        stamps = timestamp_columns(df)
+        out.write(f"  {dump(name)}: [")
+        first = True
+        for row in iter_rows(df):
+            for col in stamps:
+                row[col] = iso(row[col])
+            out.write(("\n    " if first else ",\n    ") + dump(row, ensure_ascii=True))
+            first = False
+        out.write("\n  ],\n" if not first else "],\n")
+    tail: dict[str, Any] = {}
+    if analysis.allowlist is not None:
+        tail["allowlist"] = analysis.allowlist
+    if analysis.diff is not None:
+        tail["diff"] = analysis.diff
+    tail["noise"] = analysis.noise
+    tail["suggested"] = analysis.suggested
+    items = list(tail.items())
+    for i, (key, value) in enumerate(items):
+        sep = ",\n" if i < len(items) - 1 else "\n"
+        if isinstance(value, dict):
+            inner = ",\n".join(f"    {dump(k)}: {_lines(v, 6)}" for k, v in value.items())
+            out.write(f"  {dump(key)}: {{\n{inner}\n  }}{sep}")
+        else:
+            out.write(f"  {dump(key)}: {_lines(value, 4)}{sep}")
+    out.write("}\n")
+
+
+def _lines(value: Any, indent: int) -> str:
+    if isinstance(value, list) and value:
+        pad = " " * indent
+        return (
+            "[\n" + ",\n".join(pad + json.dumps(v, ensure_ascii=True) for v in value) + "\n" + " " * (indent - 2) + "]"
+        )
+    return json.dumps(value, ensure_ascii=True)
+
+
 def render(analysis: Any) -> str:
-    return json.dumps(document(analysis), indent=2, ensure_ascii=True) + "\n"
+    buf = io.StringIO()
+    write(analysis, buf)
+    return buf.getvalue()
