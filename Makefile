@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
 
-.PHONY: setup system-deps test lint typecheck unit demo fixtures bench clean
+.PHONY: setup system-deps test lint typecheck unit demo replay golden fixtures bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,21 @@ unit: setup
 
 test: setup system-deps lint typecheck unit
 
+# The main job on a bundled capture: the sunbeam install replay, in the terminal.
 demo: setup
-	$(BIN)/egress analyze $(DEMO_CAPTURE)
+	$(BIN)/egress analyze $(DEMO_CAPTURE) --allowlist fixtures/replay/sunbeam.allowlist.md
+
+# Render every report for each replay and compare with tests/golden/; `make golden` rewrites them.
+replay: setup
+	$(PY) -m pytest -q tests/reports/test_golden.py
+
+golden: setup
+	EGRESS_REGEN_GOLDEN=1 $(PY) -m pytest -q tests/reports/test_golden.py
+	git status --short tests/golden
+
+# Benchmark, not a test: egress vs tshark vs a naive dpkt loop on generated captures (needs ~3 GB of disk).
+bench: setup system-deps
+	$(PY) bench/run.py
 
 fixtures: setup
 	$(PY) fixtures/build_fixtures.py

@@ -19,6 +19,8 @@ class Target:
 
 
 def is_ip_literal(name: str) -> bool:
+    if not (name[-1:].isdigit() or ":" in name or name.endswith("]")):
+        return False  # a name ending in a letter is never an address: skip the costly parse
     try:
         ipaddress.ip_address(name.strip("[]"))
     except ValueError:

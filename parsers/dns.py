@@ -9,6 +9,7 @@ raw control bytes into the analyzer.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from dataclasses import dataclass
@@ -103,8 +104,11 @@ class DnsMessage:
     size: int  # bytes this message occupied
 
 
+_PLAIN_LABEL = re.compile(rb"[\x21-\x2d\x2f-\x5b\x5d-\x7e]*")
+
+
 def _label_text(raw: bytes) -> str:
-    if all(0x21 <= b <= 0x7E and b not in (0x2E, 0x5C) for b in raw):
+    if _PLAIN_LABEL.fullmatch(raw):  # the common case, at C speed
         return raw.decode("ascii")
     out = []
     for b in raw:

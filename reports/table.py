@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from analyzer.frames import rows
 from reports.safe import terminal
 
 VERDICT_STYLE = {
@@ -51,31 +53,51 @@ def render(analysis: Any, console: Console) -> None:
             t.add_column(col, no_wrap=True)
         else:
             t.add_column(col, overflow="fold")
-    for r in summary.itertuples(index=False):
-        style = VERDICT_STYLE.get(str(r.verdict), "")
+    for i, r in enumerate(rows(summary)):
+        if i in analysis.noise_rows:
+            continue  # listed as noise below, and in md/json with its reason
+        style = VERDICT_STYLE.get(str(r["verdict"]), "")
         t.add_row(
-            _cell(r.protocol),
-            _cell(r.port),
-            _cell(r.fqdn),
-            _cell(r.address),
-            _cell(r.count),
-            Text(str(r.action), style=style),
-            Text(terminal(r.verdict), style=style),
-            _cell(r.source),
-            _cell(r.detail if r.verdict != "ok" else None),
+            _cell(r["protocol"]),
+            _cell(r["port"]),
+            _cell(r["fqdn"]),
+            _cell(r["address"]),
+            _cell(r["count"]),
+            Text(str(r["action"]), style=style),
+            Text(terminal(r["verdict"]), style=style),
+            _cell(r["source"]),
+            _cell(r["detail"] if r["verdict"] != "ok" else None),
         )
     console.print(t)
-    dns: pd.DataFrame = analysis.dns
-    failed = dns[(dns["rcode"].astype(object).fillna("NO-ANSWER") != "NOERROR") & (dns["service"] == "dns")]
-    if len(failed):
+    noise_names = {n["name"] for n in analysis.noise}
+    failed = [
+        d
+        for d in rows(analysis.dns)
+        if d["service"] == "dns" and d["rcode"] != "NOERROR" and d["qname"] not in noise_names
+    ]
+    if failed:
         d = Table(title="DNS lookups that failed")
         for col in ("Name", "Type", "Result", "Queries", "Unanswered"):
             d.add_column(col, overflow="fold")
-        for r in failed.itertuples(index=False):
+        for r in failed:
             d.add_row(
-                _cell(r.qname), _cell(r.qtype), _cell(r.rcode or "no answer"), _cell(r.queries), _cell(r.unanswered)
+                _cell(r["qname"]),
+                _cell(r["qtype"]),
+                _cell(r["rcode"] or "no answer"),
+                _cell(r["queries"]),
+                _cell(r["unanswered"]),
             )
         console.print(d)
+    if analysis.noise:
+        kinds = Counter(n["kind"] for n in analysis.noise)
+        summary_text = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        console.print(
+            Text(
+                f"Left out as noise: {len(analysis.noise)} ({summary_text}); "
+                "--include-noise KIND keeps a kind, --format md or json lists each with its reason",
+                style="dim",
+            )
+        )
     render_diff(analysis, console)
     errors: pd.DataFrame = analysis.parse_errors
     if len(errors):

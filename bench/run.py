@@ -1,0 +1,125 @@
+"""`make bench`: egress analyze against tshark and a naive dpkt loop, timed in the same run on the same files.
+
+Builds the captures with bench/gen.py (deterministic), runs each tool under /usr/bin/time for wall
+time and peak RSS, prints a table with packets/s, MB/s and ratios, and writes bench/out/results.json.
+A benchmark, not a test: nothing here fails the build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+ALLOWLIST = ROOT / "fixtures" / "replay" / "sunbeam.allowlist.md"
+
+
+def timed(cmd: list[str]) -> dict[str, float]:
+    """Wall seconds and peak RSS (MB) of one command, measured by GNU time."""
+    stats = OUT / "time.txt"
+    t0 = time.monotonic()
+    subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", "-o", str(stats), *cmd],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.monotonic() - t0
+    _elapsed, kb = stats.read_text().split()
+    return {"seconds": round(wall, 3), "peak_rss_mb": round(int(kb) / 1024, 1)}
+
+
+def capture(kind: str, name: str, **kw: int) -> tuple[Path, int]:
+    path = OUT / name
+    args = [sys.executable, str(ROOT / "bench" / "gen.py"), kind, str(path)]
+    for k, v in kw.items():
+        args += [f"--{k}", str(v)]
+    line = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return path, int(line.split(":")[1].split()[0])
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    have_tshark = shutil.which("tshark") is not None
+    egress = [str(BIN / "egress"), "analyze"]
+    results: dict[str, object] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "captures": {},
+    }
+    plan = [("bulk", "bulk-520mb.pcap", {"mb": 520}), ("handshake", "handshake-120k.pcap", {"packets": 120_000})]
+    rows = []
+    for kind, name, kw in plan:
+        path, packets = capture(kind, name, **kw)
+        size_mb = path.stat().st_size / 1e6
+        runs = {
+            "egress": timed([*egress, str(path), "--allowlist", str(ALLOWLIST), "--format", "json", "-o", "/dev/null"]),
+            "dpkt-naive": timed([sys.executable, str(ROOT / "bench" / "naive_dpkt.py"), str(path)]),
+        }
+        if have_tshark:
+            runs["tshark"] = timed(
+                [
+                    "tshark",
+                    "-n",
+                    "-r",
+                    str(path),
+                    "-T",
+                    "fields",
+                    "-e",
+                    "dns.qry.name",
+                    "-e",
+                    "tls.handshake.extensions_server_name",
+                    "-e",
+                    "http.host",
+                ]
+            )
+        for tool, r in runs.items():
+            r["packets_per_s"] = round(packets / r["seconds"])
+            r["mb_per_s"] = round(size_mb / r["seconds"], 1)
+        e = runs["egress"]["seconds"]
+        ratios = {f"{tool}/egress": round(r["seconds"] / e, 2) for tool, r in runs.items() if tool != "egress"}
+        results["captures"][name] = {"packets": packets, "mb": round(size_mb), "runs": runs, "ratios": ratios}  # type: ignore[index]
+        for tool, r in runs.items():
+            rows.append(
+                (
+                    name,
+                    tool,
+                    packets,
+                    r["seconds"],
+                    r["packets_per_s"],
+                    r["mb_per_s"],
+                    r["peak_rss_mb"],
+                    ratios.get(f"{tool}/egress", ""),
+                )
+            )
+        path.unlink()
+    # Memory must not grow with capture size: the same bulk traffic at 200 MB and 2 GB.
+    flat = {}
+    for mb in (200, 2000):
+        path, packets = capture("bulk", f"bulk-{mb}mb.pcap", mb=mb)
+        flat[f"{mb}MB"] = {"packets": packets, **timed([*egress, str(path), "--format", "json", "-o", "/dev/null"])}
+        path.unlink()
+    results["memory_flatness"] = flat
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(
+        f"{'capture':22} {'tool':10} {'packets':>9} {'seconds':>8} {'pkts/s':>9} {'MB/s':>7} {'RSS MB':>7} {'x slower':>8}"
+    )
+    for r in rows:
+        print(f"{r[0]:22} {r[1]:10} {r[2]:>9} {r[3]:>8} {r[4]:>9} {r[5]:>7} {r[6]:>7} {r[7]!s:>8}")
+    for size, r in flat.items():
+        print(
+            f"egress on a {size} bulk capture: {r['seconds']} s, {r['packets'] / r['seconds']:.0f} packets/s, "
+            f"peak RSS {r['peak_rss_mb']} MB"
+        )
+    print(f"results: {OUT / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
