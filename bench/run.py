@@ -80,7 +80,7 @@ def main() -> None:
                     "http.host",
                 ]
             )
-        for tool, r in runs.items():
+        for r in runs.values():
             r["packets_per_s"] = round(packets / r["seconds"])
             r["mb_per_s"] = round(size_mb / r["seconds"], 1)
         e = runs["egress"]["seconds"]
@@ -108,11 +108,10 @@ def main() -> None:
         path.unlink()
     results["memory_flatness"] = flat
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(
-        f"{'capture':22} {'tool':10} {'packets':>9} {'seconds':>8} {'pkts/s':>9} {'MB/s':>7} {'RSS MB':>7} {'x slower':>8}"
-    )
+    head = ("capture", "tool", "packets", "seconds", "pkts/s", "MB/s", "RSS MB", "x slower")
+    print(f"{head[0]:22} {head[1]:10} " + " ".join(f"{h:>9}" for h in head[2:]))
     for r in rows:
-        print(f"{r[0]:22} {r[1]:10} {r[2]:>9} {r[3]:>8} {r[4]:>9} {r[5]:>7} {r[6]:>7} {r[7]!s:>8}")
+        print(f"{r[0]:22} {r[1]:10} " + " ".join(f"{v!s:>9}" for v in r[2:]))
     for size, r in flat.items():
         print(
             f"egress on a {size} bulk capture: {r['seconds']} s, {r['packets'] / r['seconds']:.0f} packets/s, "

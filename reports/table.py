@@ -104,8 +104,8 @@ def render(analysis: Any, console: Console) -> None:
         e = Table(title=f"Parse errors ({cap['parse_errors']})")
         for col in ("Frame", "Layer", "Reason"):
             e.add_column(col, overflow="fold")
-        for r in errors.head(20).itertuples(index=False):
-            e.add_row(_cell(r.frame), _cell(r.layer), _cell(r.reason))
+        for err in rows(errors.head(20)):
+            e.add_row(_cell(err["frame"]), _cell(err["layer"]), _cell(err["reason"]))
         console.print(e)
 
 
