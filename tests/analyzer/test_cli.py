@@ -144,3 +144,39 @@ def test_table_output_mentions_blocked_names(tmp_path: Path) -> None:
     for row in doc["summary"]:
         if row["action"] == "Deny" and row["fqdn"]:
             assert row["fqdn"] in text
+
+
+SHARED_REQUESTS = ROOT.parent / "shared" / "requests"
+
+
+@pytest.mark.skipif(not SHARED_REQUESTS.is_dir(), reason="../shared/requests absent")
+def test_lint_command_on_the_real_request() -> None:
+    proc = _egress("lint", str(SHARED_REQUESTS / "microstack-acl-request.md"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["entries"] == 38 and doc["dialect"] == "azure"
+    problems = {(f["entry"], f["problem"]) for f in doc["lint"]}
+    assert ("*canonical.com", "over-broad") in problems
+    assert ("*amazonaws.com", "multi-tenant") in problems
+
+
+@pytest.mark.skipif(not SHARED_REQUESTS.is_dir(), reason="../shared/requests absent")
+def test_a_document_without_an_allowlist_is_one_line_and_exit_2() -> None:
+    proc = _egress("lint", str(SHARED_REQUESTS / "artesca-calico-host-firewall.md"))
+    assert proc.returncode == 2
+    lines = proc.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "artesca-calico-host-firewall.md" in lines[0] and "no allowlist entries" in lines[0]
+
+
+def test_bad_allowlist_line_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "list.txt"
+    bad.write_text("api.snapcraft.io:443\nregistry.k8s.io:99999\n")
+    proc = _egress("analyze", str(FIXTURE), "--allowlist", str(bad))
+    assert proc.returncode == 2
+    err = proc.stderr.decode().strip()
+    assert err.count("\n") == 0 and f"{bad}:2" in err and "port" in err
+
+
+def test_unknown_dialect_is_a_usage_error() -> None:
+    proc = _egress("analyze", str(FIXTURE), "--dialect", "paloalto")
+    assert proc.returncode == 2 and b"unknown dialect" in proc.stderr
