@@ -141,6 +141,17 @@ class Flow:
 
     # ----------------------------------------------------------------------------- TCP
 
+    def _count(self, from_client: bool, wirelen: int, payload: int, ts: int) -> None:
+        self.last_ns = ts
+        if from_client:
+            self.c_packets += 1
+            self.c_bytes += wirelen
+            self.c_payload += payload
+        else:
+            self.s_packets += 1
+            self.s_bytes += wirelen
+            self.s_payload += payload
+
     def tcp_packet(
         self,
         from_client: bool,
@@ -152,15 +163,7 @@ class Flow:
         on_error: ErrorSink,
         on_dns: DnsSink,
     ) -> None:
-        self.last_ns = ts
-        if from_client:
-            self.c_packets += 1
-            self.c_bytes += wirelen
-            self.c_payload += len(payload)
-        else:
-            self.s_packets += 1
-            self.s_bytes += wirelen
-            self.s_payload += len(payload)
+        self._count(from_client, wirelen, len(payload), ts)
         if flags & TCP_SYN:
             if from_client and not flags & TCP_ACK:
                 self.syn_count += 1
@@ -393,15 +396,7 @@ class Flow:
     def udp_packet(
         self, from_client: bool, payload: bytes, wirelen: int, ts: int, on_error: ErrorSink, on_dns: DnsSink
     ) -> None:
-        self.last_ns = ts
-        if from_client:
-            self.c_packets += 1
-            self.c_bytes += wirelen
-            self.c_payload += len(payload)
-        else:
-            self.s_packets += 1
-            self.s_bytes += wirelen
-            self.s_payload += len(payload)
+        self._count(from_client, wirelen, len(payload), ts)
         try:
             if self.service is not None:
                 try:

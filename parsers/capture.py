@@ -133,20 +133,23 @@ class CaptureReader:
                 self._pos = 0
             chunk = self._stream.read(max(self._chunk_size, need))
             if not chunk:
-                self._eof = True
-                stream = self._stream
-                if isinstance(stream, _Gunzip) and (stream.cut or stream.error):
-                    # Everything decompressed before the cut or the corruption has been read already.
-                    self.info.truncated = True
-                    self.info.warnings.append(
-                        f"{self.name}: compressed stream "
-                        + (f"is corrupt ({stream.error})" if stream.error else "ends early")
-                        + "; every whole record before that point was read"
-                    )
+                self._stream_ended()
                 return len(self._buf) - self._pos >= need
             self.bytes_read += len(chunk)
             self._buf += chunk
         return True
+
+    def _stream_ended(self) -> None:
+        self._eof = True
+        stream = self._stream
+        if isinstance(stream, _Gunzip) and (stream.cut or stream.error):
+            # Everything decompressed before the cut or the corruption has been read already.
+            self.info.truncated = True
+            self.info.warnings.append(
+                f"{self.name}: compressed stream "
+                + (f"is corrupt ({stream.error})" if stream.error else "ends early")
+                + "; every whole record before that point was read"
+            )
 
     def _take(self, n: int) -> bytes:
         out = bytes(self._buf[self._pos : self._pos + n])
@@ -305,15 +308,7 @@ class CaptureReader:
         while not self._eof:
             chunk = self._stream.read(self._chunk_size)
             if not chunk:
-                self._eof = True
-                stream = self._stream
-                if isinstance(stream, _Gunzip) and (stream.cut or stream.error):
-                    self.info.truncated = True
-                    self.info.warnings.append(
-                        f"{self.name}: compressed stream "
-                        + (f"is corrupt ({stream.error})" if stream.error else "ends early")
-                        + "; every whole record before that point was read"
-                    )
+                self._stream_ended()
                 return
             self.bytes_read += len(chunk)
             yield bytes(chunk)

@@ -11,18 +11,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from analyzer.naming import transport_of
 from reports.jsondoc import document
 
 TARGETS = ("request-md", "azure-bicep", "azure-arm", "cilium", "squid", "aws-domain-list", "text")
-_TRANSPORT = {
-    "TLS": "TCP",
-    "HTTP": "TCP",
-    "HTTP-CONNECT": "TCP",
-    "SOCKS": "TCP",
-    "TCP": "TCP",
-    "QUIC": "UDP",
-    "UDP": "UDP",
-}
 
 
 _DNS_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
@@ -38,7 +30,7 @@ def _observed(analysis: Any) -> tuple[list[tuple[str, str, str, int]], list[tupl
     for i, r in enumerate(document(analysis)["summary"]):
         if i in analysis.noise_rows:
             continue
-        transport = _TRANSPORT.get(r["protocol"], r["protocol"])
+        transport = transport_of(r["protocol"])
         if r["fqdn"]:
             if _DNS_NAME.match(r["fqdn"]):
                 names.add((r["fqdn"], r["protocol"], transport, r["port"]))

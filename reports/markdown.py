@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analyzer.naming import transport_of
 from reports.jsondoc import document
 from reports.safe import markdown_cell as cell
 
@@ -35,9 +36,6 @@ def change_request(doc: dict[str, Any], names: list[tuple[str, str, int]]) -> li
                 "",
             ]
     return out
-
-
-TRANSPORT = {"TLS": "TCP", "HTTP": "TCP", "HTTP-CONNECT": "TCP", "SOCKS": "TCP", "TCP": "TCP", "QUIC": "UDP"}
 
 
 def render(analysis: Any) -> str:
@@ -132,7 +130,7 @@ def render(analysis: Any) -> str:
     else:
         wanted = [r for r in summary if r["fqdn"]]
         intro = "The allowlist this capture justifies, in the shape of a firewall request:"
-    names = [(str(r["fqdn"]), TRANSPORT.get(r["protocol"], str(r["protocol"])), int(r["port"])) for r in wanted]
+    names = [(str(r["fqdn"]), transport_of(str(r["protocol"])), int(r["port"])) for r in wanted]
     if names:
         lines += ["", "## Change request", "", intro, ""]
         lines += change_request(doc, names)

@@ -11,17 +11,9 @@ import pandas as pd
 from analyzer.allowlist.dialects import matcher_or_never
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import rows
+from analyzer.naming import transport_of
 
 # Which entry protocols can carry which observed protocol.
-_TRANSPORT = {
-    "TLS": "TCP",
-    "HTTP": "TCP",
-    "HTTP-CONNECT": "TCP",
-    "SOCKS": "TCP",
-    "TCP": "TCP",
-    "QUIC": "UDP",
-    "UDP": "UDP",
-}
 # "TCP" here means no application bytes were recognised: typically a connection the firewall
 # stopped before the ClientHello or request left (no-reply, reset, unreachable).  An HTTP/HTTPS
 # rule is then judged on the port alone, since that is all the device would have had to go on.
@@ -34,7 +26,7 @@ _APP_OK = {
 
 def protocol_allowed(entry: Entry, protocol: str) -> bool:
     for p in entry.protocols:
-        if p == "ANY" or p == _TRANSPORT.get(protocol):
+        if p == "ANY" or p == transport_of(protocol):
             return True
         if protocol in _APP_OK.get(p, set()):
             return True
@@ -136,7 +128,7 @@ def diff(
         if name_hits:
             e = entries[name_hits[0]]
             if not protocol_allowed(e, protocol):
-                transport = _TRANSPORT.get(protocol, protocol)
+                transport = transport_of(protocol)
                 what = f"{transport} {port}" + (f" ({protocol})" if protocol != transport else "")
                 reason = f"{e.pattern} matches but {what} is not allowed (entry allows {_protocols_text(e)})"
             else:

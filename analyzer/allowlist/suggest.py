@@ -8,8 +8,7 @@ import pandas as pd
 
 from analyzer.allowlist.psl import registrable_domain
 from analyzer.frames import rows
-
-_TRANSPORT = {"TLS": "TCP", "HTTP": "TCP", "HTTP-CONNECT": "TCP", "SOCKS": "TCP", "TCP": "TCP", "QUIC": "UDP"}
+from analyzer.naming import transport_of
 
 
 def suggest(summary: pd.DataFrame, noise_rows: set[int]) -> list[dict[str, Any]]:
@@ -18,7 +17,7 @@ def suggest(summary: pd.DataFrame, noise_rows: set[int]) -> list[dict[str, Any]]
     for i, row in enumerate(rows(summary)):
         if i in noise_rows:
             continue
-        transport = _TRANSPORT.get(row["protocol"], row["protocol"])
+        transport = transport_of(row["protocol"])
         port = int(row["port"])
         if row["fqdn"] is None:
             addresses.append(

@@ -8,11 +8,11 @@ on every machine.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import egress
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -29,14 +29,7 @@ EXPORTS = ["request-md", "azure-bicep", "cilium", "squid", "text"]
 
 
 def _egress(*args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", "from analyzer.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
-    )
+    proc = egress(*args, env={"TERM": "dumb"})
     assert proc.returncode in (0, 1), proc.stderr
     return proc.stdout
 

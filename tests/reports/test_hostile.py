@@ -11,25 +11,19 @@ import csv
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import egress
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "fixtures/captures/hostile-names.pcap"
 
 
 def _egress(*args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", "from analyzer.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "FORCE_COLOR": "1"},
-    )
+    # FORCE_COLOR: rich emits its own escapes, so the test proves none come from the names.
+    proc = egress(*args, env={"FORCE_COLOR": "1"})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout + proc.stderr
 
