@@ -49,8 +49,7 @@ LABEL_CHARS = 44
 # C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and other invisible format
 # characters, line/paragraph separators, lone surrogates and interlinear annotation characters.
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
 )
 
 
@@ -124,7 +123,7 @@ def _bytes(n: object) -> str:
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
-    minutes, sec = divmod(int(round(seconds)), 60)
+    minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {sec:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -265,7 +264,7 @@ def _header(ctx: _Ctx) -> str:
     return (
         '<header class="top"><div class="wrap">'
         '<p class="kicker">egress-analyzer report</p>'
-        f"<h1>Egress of <span class=\"mono\">{esc(base)}</span></h1>"
+        f'<h1>Egress of <span class="mono">{esc(base)}</span></h1>'
         '<p class="sub">Which external names and ports the install contacted, whether the firewall let them '
         "through, and how that compares with the requested allowlist.</p>"
         f'</div></header><div class="wrap"><dl class="facts">{dl}</dl>'
@@ -407,9 +406,20 @@ def _nice_step(span: float, target: int = 8) -> float:
     if span <= 0:
         return 1.0
     raw = span / target
-    candidates = [
-        m * 10**e for e in range(-3, 3) for m in (1, 2, 5)
-    ] + [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+    candidates = [m * 10**e for e in range(-3, 3) for m in (1, 2, 5)] + [
+        60,
+        120,
+        300,
+        600,
+        900,
+        1800,
+        3600,
+        7200,
+        10800,
+        21600,
+        43200,
+        86400,
+    ]
     for c in sorted(candidates):
         if c >= raw:
             return float(c)
@@ -526,7 +536,8 @@ def _timeline(ctx: _Ctx) -> str:
         cls = "tl-label bad" if row.failed else "tl-label"
         cls += " addr" if row.is_address else ""
         out.append(f'<g class="tl-row" data-name="{esc(row.name)}">')
-        out.append(f"<title>{esc(row.name)}: first contact {_offset(row.first)}, {len(row.marks)} connection(s)</title>")
+        first = _offset(row.first)
+        out.append(f"<title>{esc(row.name)}: first contact {first}, {len(row.marks)} connection(s)</title>")
         out.append(
             f'<text class="{cls}" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
             f"{html.escape(_short(row.name), quote=True)}</text>"
@@ -624,7 +635,7 @@ def _allowlist(ctx: _Ctx) -> str:
     files = ", ".join(f'<span class="mono">{esc(f)}</span>' for f in info.get("files") or []) or "the allowlist"
     formats = esc(", ".join(str(f) for f in info.get("formats") or []))
     intro = (
-        f'<p>Compared with {files} ({formats}, {_num(info.get("entries", 0))} entries), matched with '
+        f"<p>Compared with {files} ({formats}, {_num(info.get('entries', 0))} entries), matched with "
         f"<strong>{esc(diff.get('dialect'))}</strong> wildcard rules. "
         f"{len(diff.get('covered') or []):,} summary rows are covered by an entry.</p>"
     )
@@ -681,11 +692,7 @@ def _allowlist(ctx: _Ctx) -> str:
                         (esc(b.get("protocol")), None),
                         (_num(b.get("port")), None),
                         (_chip(b.get("verdict")), None),
-                        (
-                            f'<span class="mono">{esc(b.get("entry"))}</span>'
-                            + (f' <span class="muted">line {_num(b.get("entry_line"))}</span>' if b.get("entry_line") else ""),
-                            None,
-                        ),
+                        (_entry_cell(b.get("entry"), b.get("entry_line")), None),
                         (esc(b.get("reason")), None),
                     ]
                     for b in blocked
@@ -700,8 +707,12 @@ def _allowlist(ctx: _Ctx) -> str:
         parts.append(f'<h3>Looked up but never connected <span class="count">{len(dns_only)}</span></h3>')
         parts.append(
             _table(
-                [_Col("Name", "name", cls="name"), _Col("Type", "qtype"), _Col("Answers", "answers", cls="addr"),
-                 _Col("Why", "reason", cls="detail")],
+                [
+                    _Col("Name", "name", cls="name"),
+                    _Col("Type", "qtype"),
+                    _Col("Answers", "answers", cls="addr"),
+                    _Col("Why", "reason", cls="detail"),
+                ],
                 [
                     [
                         (f'<span class="mono">{esc(d.get("fqdn"))}</span>', None),
@@ -758,6 +769,11 @@ def _allowlist(ctx: _Ctx) -> str:
     else:
         parts.append('<p class="empty good">No problem found in the request.</p>')
     return _section("allowlist", "Allowlist comparison", "".join(parts))
+
+
+def _entry_cell(entry: object, line: object) -> str:
+    where = f' <span class="muted">line {_num(line)}</span>' if line else ""
+    return f'<span class="mono">{esc(entry)}</span>{where}'
 
 
 def _where(file: object, line: object) -> str:
@@ -863,9 +879,7 @@ def _noise(ctx: _Ctx) -> str:
         ],
     )
     body = f"<details><summary>{len(noise):,} name(s) filtered as noise: show</summary>{table}</details>"
-    return _section(
-        "noise", "Noise", body, "Names left out of the suggestion and the allowlist comparison, and why."
-    )
+    return _section("noise", "Noise", body, "Names left out of the suggestion and the allowlist comparison, and why.")
 
 
 def _parse_errors(ctx: _Ctx) -> str:
@@ -885,7 +899,7 @@ def _parse_errors(ctx: _Ctx) -> str:
 
 def _footer(ctx: _Ctx) -> str:
     return (
-        f'<footer><p>Generated by egress-analyzer (document schema {esc(ctx.doc.get("schema"))}). '
+        f"<footer><p>Generated by egress-analyzer (document schema {esc(ctx.doc.get('schema'))}). "
         "This page is self-contained: it loads nothing from the network. Names and other text taken from "
         "packets are shown literally; invisible or control characters appear as \\x.. or \\u.... escapes.</p>"
         "</footer></div>"
