@@ -536,8 +536,8 @@ def _timeline(ctx: _Ctx) -> str:
         cls = "tl-label bad" if row.failed else "tl-label"
         cls += " addr" if row.is_address else ""
         out.append(f'<g class="tl-row" data-name="{esc(row.name)}">')
-        first = _offset(row.first)
-        out.append(f"<title>{esc(row.name)}: first contact {first}, {len(row.marks)} connection(s)</title>")
+        first_at = _offset(row.first)
+        out.append(f"<title>{esc(row.name)}: first contact {first_at}, {len(row.marks)} connection(s)</title>")
         out.append(
             f'<text class="{cls}" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
             f"{html.escape(_short(row.name), quote=True)}</text>"
