@@ -1,0 +1,168 @@
+"""End to end on a capture written by the real tcpdump (`tcpdump -i any`, Linux SLL2), not by us.
+
+Local servers on 127.0.0.1 only: an HTTPS server reached by curl with a real SNI, an HTTP server
+reached with a Host header, a closed port (the kernel answers RST), and a server that resets the
+connection as soon as the ClientHello arrives, as SNI-filtering firewalls do.  Needs root (to
+capture), tcpdump, openssl and curl; .ci/run installs them, elsewhere the test skips.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analyzer.pipeline import analyze
+from reports.jsondoc import document
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not all(shutil.which(t) for t in ("tcpdump", "openssl", "curl")),
+    reason="needs root, tcpdump, openssl and curl",
+)
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def _serve(server: http.server.ThreadingHTTPServer) -> None:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def _reset_after_client_hello() -> tuple[socket.socket, threading.Thread]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)  # the ClientHello
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # linger 0: the kernel sends RST, no TLS byte ever goes back
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return listener, t
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=egress-test.example",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    _serve(tls)
+    _serve(plain)
+    resetter, reset_thread = _reset_after_client_hello()
+    with socket.socket() as probe:  # a port nobody listens on: the kernel answers the SYN with RST
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    ports = {
+        "tls": tls.server_address[1],
+        "http": plain.server_address[1],
+        "reset": resetter.getsockname()[1],
+        "closed": closed,
+    }
+    pcap = tmp_path / "out.pcap"
+    dump = subprocess.Popen(
+        # --immediate-mode: without it TPACKET_V3 holds packets in a block that SIGINT can discard.
+        ["tcpdump", "-i", "any", "--immediate-mode", "-U", "-w", str(pcap), "host 127.0.0.1 and tcp"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert dump.stderr is not None
+    for _ in range(5):  # "data link type LINUX_SLL2", then "listening on any, ...": capture has started
+        if "listening on" in dump.stderr.readline():
+            break
+    else:
+        pytest.fail("tcpdump did not start")
+    try:
+        curl = ["curl", "-s", "-k", "--max-time", "5"]
+        subprocess.run(
+            [
+                *curl,
+                "--resolve",
+                f"egress-test.example:{ports['tls']}:127.0.0.1",
+                f"https://egress-test.example:{ports['tls']}/",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [*curl, "-H", "Host: mirror.egress-test.example", f"http://127.0.0.1:{ports['http']}/"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run([*curl, f"http://127.0.0.1:{ports['closed']}/"], capture_output=True)
+        subprocess.run(
+            [
+                *curl,
+                "--resolve",
+                f"blocked.egress-test.example:{ports['reset']}:127.0.0.1",
+                f"https://blocked.egress-test.example:{ports['reset']}/",
+            ],
+            capture_output=True,
+        )
+        reset_thread.join(5)
+        time.sleep(0.5)
+    finally:
+        dump.send_signal(signal.SIGINT)
+        dump.wait(10)
+        tls.shutdown()
+        plain.shutdown()
+        resetter.close()
+    yield pcap, ports
+
+
+def test_real_tcpdump_capture(capture: tuple[Path, dict[str, int]]) -> None:
+    pcap, ports = capture
+    doc = document(analyze(pcap))
+    assert doc["capture"]["link_type_names"] == ["linux-sll2"]  # what `tcpdump -i any` writes today
+    assert not doc["capture"]["truncated"] and doc["capture"]["parse_errors"] == 0
+    rows = {(r["protocol"], r["port"], r["fqdn"], r["verdict"], r["source"]) for r in doc["summary"]}
+    assert rows == {
+        ("TLS", ports["tls"], "egress-test.example", "ok", "sni"),
+        ("HTTP", ports["http"], "mirror.egress-test.example", "ok", "host"),
+        ("TCP", ports["closed"], None, "reset", "none"),
+        ("TLS", ports["reset"], "blocked.egress-test.example", "tls-interrupted", "sni"),
+    }
