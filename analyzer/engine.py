@@ -28,7 +28,7 @@ from parsers.ip import (
     decode_ipv6,
 )
 from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link
-from parsers.transport import TCP_ACK, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
+from parsers.transport import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
 from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
 
 MAX_PARSE_ERRORS = 10_000
@@ -85,6 +85,8 @@ class Engine:
         self._ts = 0
         self._wirelen = 0
         self._unsupported: set[int] = set()
+        self._closed: dict[int, tuple[Flow, bytes, bytes]] = {}  # uid -> closed TCP flow and its packed ends
+        self._last_idle_scan = 0
         # Raw src+dst+ports bytes -> (flow, from_client), for analyzer.fastpath.
         self.fast_tcp: dict[bytes, tuple[Flow, bool]] = {}
         self.fast_udp: dict[bytes, tuple[Flow, bool]] = {}
@@ -183,8 +185,9 @@ class Engine:
         self._uid += 1
         flow = Flow(self._uid, proto, version, self.addr(client), cport, self.addr(server), sport, self._ts)
         flow.dns_name = self.dns.name_for(flow.server)
-        if depth == 0:
-            # The fast path finds outer (untunnelled) packets by the raw bytes of src, dst and ports.
+        if depth == 0 and flow.service is None:
+            # The fast path finds outer (untunnelled) packets by the raw bytes of src, dst and ports;
+            # DNS flows are always parsed, so they never need a key.
             fast = self.fast_tcp if proto == PROTO_TCP else self.fast_udp
             c2s = client + server + _PORTS.pack(cport, sport)
             s2c = server + client + _PORTS.pack(sport, cport)
@@ -196,6 +199,7 @@ class Engine:
         return flow
 
     def _finish(self, flow: Flow, client: bytes, server: bytes) -> None:
+        self._closed.pop(flow.uid, None)
         self.flows.pop((flow.proto, client, flow.cport, server, flow.sport), None)
         self.flows.pop((flow.proto, server, flow.sport, client, flow.cport), None)
         if flow.fast_keys is not None:
@@ -242,6 +246,9 @@ class Engine:
                 flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
             from_client = client
         flow.tcp_packet(from_client, seg.seq, flags, seg.payload, self._wirelen, self._ts, self.error, self.dns_message)
+        if flags & (TCP_RST | TCP_FIN) and (flow.rst_from is not None or (flow.c_fin and flow.s_fin)):
+            c, s = (pkt.src, pkt.dst) if from_client else (pkt.dst, pkt.src)
+            self._closed[flow.uid] = (flow, c, s)
 
     def udp(self, pkt: IPPacket, depth: int) -> None:
         dgram = decode_udp(pkt.payload)
@@ -307,14 +314,21 @@ class Engine:
     # ------------------------------------------------------------------ eviction
 
     def evict(self, now: int) -> None:
-        seen: set[int] = set()
+        """Finish closed connections after a linger, and any flow idle for long.
+
+        Closed connections are tracked as they close, so the common case touches only them; the
+        scan of every flow for idleness runs at most once per IDLE_EVICT_NS of capture time.
+        """
+        for uid, (flow, client, server) in list(self._closed.items()):
+            if now - flow.last_ns > CLOSED_LINGER_NS:
+                del self._closed[uid]
+                if self.flows.get((flow.proto, client, flow.cport, server, flow.sport), (None,))[0] is flow:
+                    self._finish(flow, client, server)
+        if now - self._last_idle_scan < IDLE_EVICT_NS:
+            return
+        self._last_idle_scan = now
         for key, (flow, from_client) in list(self.flows.items()):
-            if flow.uid in seen or not from_client:
-                continue
-            seen.add(flow.uid)
-            idle = now - flow.last_ns
-            closed = flow.proto == PROTO_TCP and (flow.rst_from is not None or (flow.c_fin and flow.s_fin))
-            if (closed and idle > CLOSED_LINGER_NS) or idle > IDLE_EVICT_NS:
+            if from_client and now - flow.last_ns > IDLE_EVICT_NS:
                 self._finish(flow, key[1], key[3])
 
     def close(self) -> list[Flow]:

@@ -140,8 +140,8 @@ def run_pcap(
                     payload = 0
                 # Bytes still matter while that direction's parser is at work (ClientHello, HTTP heads).
                 ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
-                if ok and udp and (ts - flow.last_ns > UDP_IDLE_SPLIT_NS or flow.service):
-                    ok = False  # a long-idle UDP tuple is a new conversation; DNS is always parsed
+                if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
+                    ok = False  # a long-idle UDP tuple is a new conversation
                 if ok:
                     if from_client:
                         flow.c_packets += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 
@@ -40,6 +41,7 @@ _PRIVATE_NETS = [
 ]
 
 
+@lru_cache(maxsize=65536)
 def is_private_address(text: str) -> bool:
     """RFC 1918, CGNAT, loopback, link-local, multicast: never reaches the internet firewall.
 

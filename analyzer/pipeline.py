@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -75,11 +76,17 @@ def _ts(ns: int | None) -> pd.Timestamp | None:
     return None if ns is None else pd.Timestamp(ns, unit="ns", tz="UTC")
 
 
+@lru_cache(maxsize=4096)
+def _second(sec: int) -> str:
+    return dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def iso(ns: int | None) -> str | None:
+    """ISO-8601 UTC with µs, or ns when the capture has them (``2024-06-10T06:13:20.001000Z``)."""
     if ns is None:
         return None
     sec, frac = divmod(ns, 1_000_000_000)
-    base = dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    base = _second(sec)  # packets of one second share the formatting
     return f"{base}.{frac // 1000:06d}Z" if frac % 1000 == 0 else f"{base}.{frac:09d}Z"
 
 

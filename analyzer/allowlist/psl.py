@@ -36,6 +36,7 @@ def private_suffixes_under(domain: str) -> list[str]:
     return sorted(out, key=lambda s: (s.count("."), s))
 
 
+@lru_cache(maxsize=65536)
 def registrable_domain(name: str) -> str:
     """``a.b.example.co.uk`` -> ``example.co.uk``; private-section suffixes count as suffixes."""
     ext = extractor()(name)
