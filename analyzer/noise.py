@@ -4,7 +4,7 @@ Kinds: ``search-list`` (a name plus a resolver search suffix that got NXDOMAIN),
 ``cluster`` (cluster-internal names), ``mdns`` (mDNS/LLMNR), ``reverse`` (PTR lookups),
 ``private`` (private, loopback, link-local and multicast destinations), ``resolver``
 (connections to the DNS resolver itself), ``internal`` (site suffixes given with
-``--internal-domain``).
+``--internal-domain``), ``platform`` (cloud platform endpoints such as Azure's wireserver).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ import pandas as pd
 
 from analyzer.frames import rows
 
-NOISE_KINDS = ("search-list", "cluster", "mdns", "reverse", "private", "resolver", "internal")
+NOISE_KINDS = ("search-list", "cluster", "mdns", "reverse", "private", "resolver", "internal", "platform")
+# Cloud platform endpoints a VM reaches on a host-local path that no customer firewall sits on.
+PLATFORM_ADDRESSES = {
+    "168.63.129.16": "Azure platform address (wireserver: DHCP, DNS, health probes, VM agent); "
+    "host-local, never crosses Azure Firewall",
+}
 CLUSTER_SUFFIXES = ("cluster.local", "svc", "svc.cluster.local", "kubernetes.default")
 _PRIVATE_NETS = [
     ipaddress.ip_network(n)
@@ -155,6 +160,9 @@ def classify(summary: pd.DataFrame, dns: pd.DataFrame, rules: NoiseRules, resolv
             continue
         addresses = [] if row["address"] is None else [a.strip() for a in str(row["address"]).split(",")]
         addresses = [a for a in addresses if not a.startswith("+")]
+        if addresses and rules.active("platform") and all(a in PLATFORM_ADDRESSES for a in addresses):
+            hits.append((i, "platform", PLATFORM_ADDRESSES[addresses[0]]))
+            continue
         if addresses and rules.active("resolver") and all(a in resolver_set for a in addresses):
             hits.append((i, "resolver", "the DNS resolver itself"))
             continue
