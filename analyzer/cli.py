@@ -60,7 +60,14 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def analyze(
-    capture: Annotated[str, typer.Argument(help="pcap or pcapng file (gzip'd is fine); '-' reads stdin.")],
+    captures: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="CAPTURE...",
+            help="pcap or pcapng file(s) (gzip'd is fine); '-' reads stdin. Several files are analysed in "
+            "parallel and need -o DIR for file formats.",
+        ),
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr (default: when stderr is a terminal).")] = (
@@ -100,6 +107,9 @@ def analyze(
             "(repeatable); for CI gates.",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes for several captures (default: all cores).")
+    ] = None,
 ) -> None:
     """Report every name, protocol and port contacted in CAPTURE, whether it got through, and how it
     compares with the allowlist you requested.
@@ -109,6 +119,10 @@ def analyze(
     from analyzer.review import review
 
     options = _review_options(allowlist, allowlist_format, dialect, internal_domain, include_noise)
+    if len(captures) > 1:
+        _analyze_many(captures, options, fmt, output, fail_on or [], allowlist is not None, jobs)
+        return
+    capture = captures[0]
     if fmt == Format.parquet and output is None:
         raise _fail("--format parquet writes one file per table: give a directory with -o")
     result = _load(capture, progress)
@@ -117,6 +131,51 @@ def analyze(
     findings = _gate(result, fail_on or [], allowlist is not None)
     if findings:
         typer.echo(f"egress: failing: {findings}", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+_EXTENSIONS = {Format.json: "json", Format.md: "md", Format.html: "html", Format.csv: "csv", Format.table: "txt"}
+
+
+def _analyze_many(
+    captures: list[str],
+    options: ReviewOptions,
+    fmt: Format,
+    output: Path | None,
+    fail_on: list[FailOn],
+    have_allowlist: bool,
+    jobs: int | None,
+) -> None:
+    """Several captures in parallel: one report per capture in -o DIR (or the terminal for tables)."""
+    from analyzer.batch import analyze_many
+    from reports.safe import terminal
+
+    if "-" in captures:
+        raise _fail("'-' (stdin) can only be the only capture")
+    if output is None and fmt != Format.table:
+        raise _fail(f"several captures with --format {fmt.value}: give a directory with -o")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    bad = failing = 0
+    for item in analyze_many(captures, options, jobs):
+        if item.analysis is None:
+            bad += 1
+            typer.echo(f"egress: error: {terminal(item.error)}", err=True)
+            continue
+        for w in item.analysis.warnings:
+            typer.echo(f"egress: warning: {terminal(w)}", err=True)
+        stem = Path(item.path).name
+        target = None
+        if output is not None:
+            target = output / stem if fmt == Format.parquet else output / f"{stem}.{_EXTENSIONS[fmt]}"
+        _render(item.analysis, fmt, target)
+        findings = _gate(item.analysis, fail_on, have_allowlist)
+        if findings:
+            failing += 1
+            typer.echo(f"egress: failing: {terminal(item.path)}: {findings}", err=True)
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if failing:
         raise typer.Exit(EXIT_FINDINGS)
 
 

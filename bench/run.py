@@ -107,6 +107,16 @@ def main() -> None:
         flat[f"{mb}MB"] = {"packets": packets, **timed([*egress, str(path), "--format", "json", "-o", "/dev/null"])}
         path.unlink()
     results["memory_flatness"] = flat
+    # A night's directory: four captures, one worker versus every core.
+    nightly = [capture("handshake", f"night-{i}.pcap", packets=60_000)[0] for i in range(4)]
+    parallel = {}
+    for jobs in (1, os.cpu_count() or 1):
+        parallel[f"jobs={jobs}"] = timed(
+            [*egress, *map(str, nightly), "--format", "json", "-o", str(OUT / "night"), "--jobs", str(jobs)]
+        )
+    for path in nightly:
+        path.unlink()
+    results["directory"] = parallel
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     head = ("capture", "tool", "packets", "seconds", "pkts/s", "MB/s", "RSS MB", "x slower")
     print(f"{head[0]:22} {head[1]:10} " + " ".join(f"{h:>9}" for h in head[2:]))
@@ -117,6 +127,8 @@ def main() -> None:
             f"egress on a {size} bulk capture: {r['seconds']} s, {r['packets'] / r['seconds']:.0f} packets/s, "
             f"peak RSS {r['peak_rss_mb']} MB"
         )
+    for label, r in parallel.items():
+        print(f"4 captures of 60 k handshake packets, {label}: {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB")
     print(f"results: {OUT / 'results.json'}")
 
 
