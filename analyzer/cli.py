@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -238,7 +239,10 @@ def _render(result: Analysis, fmt: Format, output: Path | None) -> None:
             with output.open("w", encoding="utf-8") as fh:
                 table.render(result, Console(file=fh, width=200, force_terminal=False))
         else:
-            table.render(result, Console())
+            console = Console()
+            if not console.is_terminal and "COLUMNS" not in os.environ:
+                console = Console(width=200)  # a pipe or a CI log: no terminal to fit, keep every column
+            table.render(result, console)
 
 
 def _gate(result: Analysis, fail_on: list[FailOn], have_allowlist: bool) -> str:

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -43,31 +44,52 @@ def render(analysis: Any, console: Console) -> None:
     for w in analysis.warnings:
         console.print(Text("warning: " + terminal(w), style="yellow"))
     summary: pd.DataFrame = analysis.summary
-    t = Table(title="Egress summary (Deny first)", show_lines=False)
     longest = max((len(str(n)) for n in summary["fqdn"].dropna()), default=4)
-    for col in ("Protocol", "DestinationPort", "Fqdn", "Address", "count_", "Action", "Verdict", "Source", "Detail"):
-        if col == "Fqdn":
-            # Names are copied into firewall tickets: never break one across lines.
+    # On a narrow terminal the address, action, source and detail columns give way and the borders go:
+    # names must stay whole, they are copied into firewall tickets.
+    wide = console.width >= 140
+    if wide:
+        t = Table(title="Egress summary (Deny first)", show_lines=False)
+        columns = ["Protocol", "DestinationPort", "Fqdn", "Address", "count_", "Action", "Verdict", "Source", "Detail"]
+    else:
+        t = Table(title="Egress summary (Deny first)", box=box.SIMPLE_HEAD, pad_edge=False)
+        columns = ["Protocol", "Port", "Fqdn", "count_", "Verdict"]
+
+    def need(col: str) -> int:
+        """The width a short column needs: its header or its longest value."""
+        key = {"DestinationPort": "port", "Port": "port", "count_": "count"}.get(col, col.lower())
+        values = [len(str(v)) for v in summary[key].tolist()] if key in summary.columns else []
+        return max([len(col), *values])
+
+    short = {c: need(c) for c in columns if c not in ("Fqdn", "Address", "Detail")}
+    room = console.width - sum(short.values()) - 3 * len(columns)
+    for col in columns:
+        if col == "Fqdn" and wide:
             t.add_column(col, no_wrap=True, min_width=min(longest, 80))
-        elif col in ("Protocol", "Action", "Verdict", "count_", "Source"):
-            t.add_column(col, no_wrap=True)
-        else:
+        elif col == "Fqdn":
+            # Too narrow for the longest name: fold it rather than cut it, nothing of a name is lost.
+            t.add_column(col, overflow="fold", min_width=max(min(longest, room), 12))
+        elif col in ("Address", "Detail"):
             t.add_column(col, overflow="fold")
+        else:
+            t.add_column(col, no_wrap=True, min_width=short[col])
     for i, r in enumerate(rows(summary)):
         if i in analysis.noise_rows:
             continue  # listed as noise below, and in md/json with its reason
         style = VERDICT_STYLE.get(str(r["verdict"]), "")
-        t.add_row(
-            _cell(r["protocol"]),
-            _cell(r["port"]),
-            _cell(r["fqdn"]),
-            _cell(r["address"]),
-            _cell(r["count"]),
-            Text(str(r["action"]), style=style),
-            Text(terminal(r["verdict"]), style=style),
-            _cell(r["source"]),
-            _cell(r["detail"] if r["verdict"] != "ok" else None),
-        )
+        cells = {
+            "Protocol": _cell(r["protocol"]),
+            "DestinationPort": _cell(r["port"]),
+            "Port": _cell(r["port"]),
+            "Fqdn": _cell(r["fqdn"] if r["fqdn"] is not None or wide else r["address"]),
+            "Address": _cell(r["address"]),
+            "count_": _cell(r["count"]),
+            "Action": Text(str(r["action"]), style=style),
+            "Verdict": Text(terminal(r["verdict"]), style=style),
+            "Source": _cell(r["source"]),
+            "Detail": _cell(r["detail"] if r["verdict"] != "ok" else None),
+        }
+        t.add_row(*(cells[c] for c in columns))
     console.print(t)
     noise_names = {n["name"] for n in analysis.noise}
     failed = [
