@@ -42,9 +42,17 @@ VERDICT_MEANING = {
     "proxy-denied": "refused by the proxy",
 }
 
+SOURCE_MEANING = {
+    "sni": "name from the TLS SNI",
+    "host": "name from the HTTP Host header",
+    "connect": "name from the proxy CONNECT request",
+    "dns": "name from a DNS answer for this address",
+}
+
 TIMELINE_MAX_ROWS = 400
 CHART_TOP = 10
-LABEL_CHARS = 44
+LABEL_CHARS = 40
+COLLAPSE_ROWS = 12  # longer allowlist tables start collapsed (printing opens them)
 
 # C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and other invisible format
 # characters, line/paragraph separators, lone surrogates and interlinear annotation characters.
@@ -169,6 +177,18 @@ class _Ctx:
 # Building blocks
 
 
+def _host(name: object) -> str:
+    """A name in a table: never broken across lines (it is copied into tickets) unless absurdly long."""
+    text = esc(name)
+    cls = "host long" if len(clean(name)) > 60 else "host"
+    return f'<span class="{cls}">{text}</span>'
+
+
+def _addresses(value: object) -> str:
+    parts = [p for p in str(value or "").split(", ") if p]
+    return "<br>".join(_host(p) for p in parts)
+
+
 def _chip(verdict: object) -> str:
     return f'<span class="chip {_vclass(verdict)}">{esc(verdict)}</span>'
 
@@ -240,7 +260,7 @@ def _header(ctx: _Ctx) -> str:
     span = _duration((last - first) / 1e9) if first is not None and last is not None else "-"
     fmt = str(cap.get("format") or "-") + (" (gzip)" if cap.get("compressed") else "")
     facts = [
-        ("Capture file", f'<span class="mono">{esc(path)}</span>'),
+        ("Capture file", _host(path)),
         ("Format", esc(fmt)),
         ("Link types", esc(", ".join(str(x) for x in cap.get("link_type_names") or []) or "-")),
         ("Packets", _num(cap.get("packets"))),
@@ -273,13 +293,15 @@ def _header(ctx: _Ctx) -> str:
 
 def _cards(ctx: _Ctx) -> str:
     doc = ctx.doc
-    summary = doc["summary"]
+    # The cards count what the operator has to act on: noise (listed in its own section) is left out,
+    # as in the terminal report and the allowlist diff.
+    summary = [r for i, r in enumerate(doc["summary"]) if i not in ctx.noise_rows]
     names = {_name_of(r) for r in summary}
     denied = [r for r in summary if r.get("action") == "Deny"]
     denied_names = {_name_of(r) for r in denied}
-    dns_fail = _dns_failures(doc)
+    dns_fail = [d for d in _dns_failures(doc) if str(d.get("qname")) not in ctx.noise_names]
     cards: list[tuple[str, str, str, str]] = [
-        ("Destinations", f"{len(names):,}", f"{len(summary):,} name/port/verdict rows", ""),
+        ("Destinations", f"{len(names):,}", "names and addresses contacted", ""),
         (
             "Blocked",
             f"{len(denied_names):,}",
@@ -295,7 +317,7 @@ def _cards(ctx: _Ctx) -> str:
             (
                 "Missing from allowlist",
                 f"{len(diff['missing']):,}",
-                "used but not requested",
+                "used, not requested",
                 "bad" if diff["missing"] else "good",
             ),
             (
@@ -355,21 +377,20 @@ def _summary(ctx: _Ctx) -> str:
         _Col("Count", "count", num=True),
         _Col("Bytes", "bytes", num=True),
         _Col("First seen", "first_seen", num=True),
-        _Col("Source", "source"),
         _Col("Detail", "detail", cls="detail"),
     ]
     rows = []
     classes = []
     for i, r in rows_in:
-        if r.get("fqdn"):
-            name = f'<span class="mono">{esc(r["fqdn"])}</span>'
-        else:
-            name = '<span class="muted">(no name seen)</span>'
+        name = _host(r["fqdn"]) if r.get("fqdn") else '<span class="muted">(no name seen)</span>'
+        source = str(r.get("source") or "none")
+        if source != "none":
+            name += f' <span class="src" title="{esc(SOURCE_MEANING.get(source, source))}">{esc(source)}</span>'
         if i in ctx.noise_rows:
             name += ' <span class="tag">noise</span>'
-        addr = esc(r.get("address") or "")
+        addr = _addresses(r.get("address"))
         if r.get("via"):
-            addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {esc(r["via"])}'
+            addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {_host(r["via"])}'
         off = ctx.offset(r.get("first_seen"))
         first = f'<span title="{esc(_abs_time(r.get("first_seen")))}">{_offset(off)}</span>'
         rows.append(
@@ -379,11 +400,10 @@ def _summary(ctx: _Ctx) -> str:
                 (name, esc(_name_of(r) if r.get("fqdn") else "~" + _name_of(r))),
                 (esc(r.get("protocol")), None),
                 (_num(r.get("port")), esc(r.get("port"))),
-                (f'<span class="mono">{addr}</span>', None),
+                (addr, None),
                 (_num(r.get("count")), esc(r.get("count"))),
                 (esc(_bytes(r.get("bytes"))), esc(r.get("bytes"))),
                 (first, "" if off is None else f"{off:.6f}"),
-                (esc(r.get("source")), None),
                 (esc(r.get("detail") or ""), None),
             ]
         )
@@ -395,7 +415,7 @@ def _summary(ctx: _Ctx) -> str:
         "One row per protocol, port, name and verdict. Blocked (Deny) rows come first; "
         "click a column header to sort, click again to reverse."
     )
-    return _section("summary", "Summary", _legend() + table, note)
+    return _section("summary", "Summary", table, note)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -499,6 +519,9 @@ def timeline_rows(doc: dict[str, Any], offset: Callable[[object], float | None])
 
 def _timeline(ctx: _Ctx) -> str:
     rows = timeline_rows(ctx.doc, ctx.offset)
+    summary = ctx.doc["summary"]
+    named = {_name_of(r) for i, r in enumerate(summary) if i not in ctx.noise_rows}
+    noise_names = {_name_of(r) for i, r in enumerate(summary) if i in ctx.noise_rows} - named
     if not rows:
         return _section("timeline", "Timeline", '<p class="empty">No external connection to draw.</p>')
     dropped = max(0, len(rows) - TIMELINE_MAX_ROWS)
@@ -507,7 +530,7 @@ def _timeline(ctx: _Ctx) -> str:
     first, last = _ns(cap.get("first_ts")), _ns(cap.get("last_ts"))
     span = max((last - first) / 1e9 if first is not None and last is not None else 0.0, 0.0)
     span = max(span, max(m.end for r in rows for m in r.marks), 0.001)
-    width, label_w, right, row_h, top = 1100, 300, 24, 22, 34
+    width, label_w, right, row_h, top = 1100, 310, 24, 22, 30
     plot_w = width - label_w - right
     height = top + row_h * len(rows) + 12
 
@@ -530,11 +553,11 @@ def _timeline(ctx: _Ctx) -> str:
         out.append(f'<line class="grid" x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{height - 10}"/>')
         out.append(f'<text class="tick" x="{xx:.1f}" y="{top - 12}" text-anchor="middle">{_tick_label(t, step)}</text>')
         t += step
-    out.append(f'<text class="axis-label" x="{label_w - 10}" y="{top - 12}" text-anchor="end">name</text>')
     for i, row in enumerate(rows):
         y = top + i * row_h
         cls = "tl-label bad" if row.failed else "tl-label"
         cls += " addr" if row.is_address else ""
+        cls += " noise" if row.name in noise_names else ""
         out.append(f'<g class="tl-row" data-name="{esc(row.name)}">')
         first_at = _offset(row.first)
         out.append(f"<title>{esc(row.name)}: first contact {first_at}, {len(row.marks)} connection(s)</title>")
@@ -558,7 +581,7 @@ def _timeline(ctx: _Ctx) -> str:
     start = esc(_abs_time(cap.get("first_ts")))
     note = (
         f"Seconds from the start of the capture ({start}). One row per name, ordered by first contact; "
-        "one mark per connection, coloured by verdict. Hover a mark for details."
+        "one mark per connection, coloured by verdict. Hover a mark for details; names in grey are noise."
     )
     if dropped:
         note += f" {dropped:,} later names are not drawn; the summary table lists them all."
@@ -569,7 +592,7 @@ def _bar_chart(chart_id: str, title: str, items: list[tuple[str, int, str, str]]
     """items: (name, value, verdict colour, value label)."""
     if not items:
         return f'<figure class="bars"><figcaption>{title}</figcaption><p class="empty">Nothing to show.</p></figure>'
-    width, label_w, value_w, row_h, top = 560, 230, 70, 24, 6
+    width, label_w, value_w, row_h, top = 560, 236, 70, 24, 6
     plot_w = width - label_w - value_w
     height = top + row_h * len(items) + 6
     vmax = max(v for _, v, _, _ in items) or 1
@@ -584,7 +607,7 @@ def _bar_chart(chart_id: str, title: str, items: list[tuple[str, int, str, str]]
         out.append(f'<g class="bar-row" data-name="{esc(name)}"><title>{esc(name)}: {label}</title>')
         out.append(
             f'<text class="bar-label" x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_short(name, 32), quote=True)}</text>"
+            f"{html.escape(_short(name, 30), quote=True)}</text>"
         )
         out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" fill="{colour}"/>')
         out.append(f'<text class="bar-value" x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">{label}</text>')
@@ -623,7 +646,7 @@ def _top(ctx: _Ctx) -> str:
 
 def _name_cell(fqdn: object, address: object) -> tuple[str, str]:
     if fqdn:
-        return f'<span class="mono">{esc(fqdn)}</span>', esc(fqdn)
+        return _host(fqdn), esc(fqdn)
     return f'<span class="mono">{esc(address)}</span> <span class="muted">(address)</span>', esc(address)
 
 
@@ -632,7 +655,7 @@ def _allowlist(ctx: _Ctx) -> str:
     if diff is None:
         return ""
     info = ctx.doc.get("allowlist") or {}
-    files = ", ".join(f'<span class="mono">{esc(f)}</span>' for f in info.get("files") or []) or "the allowlist"
+    files = ", ".join(_host(f) for f in info.get("files") or []) or "the allowlist"
     formats = esc(", ".join(str(f) for f in info.get("formats") or []))
     intro = (
         f"<p>Compared with {files} ({formats}, {_num(info.get('entries', 0))} entries), matched with "
@@ -715,9 +738,9 @@ def _allowlist(ctx: _Ctx) -> str:
                 ],
                 [
                     [
-                        (f'<span class="mono">{esc(d.get("fqdn"))}</span>', None),
+                        (_host(d.get("fqdn")), None),
                         (esc(d.get("qtype")), None),
-                        (f'<span class="mono">{esc(", ".join(str(a) for a in d.get("answers") or []))}</span>', None),
+                        (_host(", ".join(str(a) for a in d.get("answers") or [])), None),
                         (esc(d.get("reason")), None),
                     ]
                     for d in dns_only
@@ -728,58 +751,73 @@ def _allowlist(ctx: _Ctx) -> str:
     excess = diff.get("excess") or []
     parts.append(f'<h3 class="warn-h">Requested but never used <span class="count">{len(excess)}</span></h3>')
     if excess:
-        parts.append(
-            _table(
-                [_Col("Entry", "entry", cls="name"), _Col("Where", "line"), _Col("Why", "reason", cls="detail")],
+        table = _table(
+            [_Col("Entry", "entry", cls="name"), _Col("Where", "line"), _Col("Why", "reason", cls="detail")],
+            [
                 [
-                    [
-                        (f'<span class="mono">{esc(x.get("entry"))}</span>', None),
-                        (_where(x.get("file"), x.get("line")), None),
-                        (esc(x.get("reason")), None),
-                    ]
-                    for x in excess
-                ],
-            )
+                    (_host(x.get("entry")), None),
+                    (_where(x.get("file"), x.get("line")), None),
+                    (esc(x.get("reason")), None),
+                ]
+                for x in excess
+            ],
         )
+        parts.append(_collapsible(table, len(excess), f"{len(excess):,} entries no observed connection matched"))
     else:
         parts.append('<p class="empty good">Every entry was used.</p>')
 
     lint = diff.get("lint") or []
     parts.append(f'<h3 class="warn-h">Allowlist lint <span class="count">{len(lint)}</span></h3>')
     if lint:
-        parts.append(
-            _table(
+        table = _table(
+            [
+                _Col("Entry", "entry", cls="name"),
+                _Col("Where", "line"),
+                _Col("Problem", "problem"),
+                _Col("Detail", "detail", cls="detail"),
+            ],
+            [
                 [
-                    _Col("Entry", "entry", cls="name"),
-                    _Col("Where", "line"),
-                    _Col("Problem", "problem"),
-                    _Col("Detail", "detail", cls="detail"),
-                ],
-                [
-                    [
-                        (f'<span class="mono">{esc(x.get("entry"))}</span>', None),
-                        (_where(x.get("file"), x.get("line")), None),
-                        (f'<span class="tag">{esc(x.get("problem"))}</span>', None),
-                        (esc(x.get("detail")), None),
-                    ]
-                    for x in lint
-                ],
-            )
+                    (_host(x.get("entry")), None),
+                    (_where(x.get("file"), x.get("line")), None),
+                    (f'<span class="tag">{esc(x.get("problem"))}</span>', None),
+                    (esc(x.get("detail")), None),
+                ]
+                for x in lint
+            ],
         )
+        problems = _tally(str(x.get("problem") or "") for x in lint)
+        parts.append(_collapsible(table, len(lint), f"{len(lint):,} findings: {problems}"))
     else:
         parts.append('<p class="empty good">No problem found in the request.</p>')
     return _section("allowlist", "Allowlist comparison", "".join(parts))
 
 
+def _tally(values: Iterable[str]) -> str:
+    """'3 over-broad, 2 redundant': the kinds in a long list, most frequent first (escaped)."""
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return esc(", ".join(f"{n} {k}" for k, n in ranked))
+
+
+def _collapsible(table: str, rows: int, summary: str) -> str:
+    """Long tables start folded behind a one-line summary; the page opens them all for printing."""
+    if rows <= COLLAPSE_ROWS:
+        return table
+    return f"<details><summary>{summary} (show all)</summary>{table}</details>"
+
+
 def _entry_cell(entry: object, line: object) -> str:
     where = f' <span class="muted">line {_num(line)}</span>' if line else ""
-    return f'<span class="mono">{esc(entry)}</span>{where}'
+    return f"{_host(entry)}{where}"
 
 
 def _where(file: object, line: object) -> str:
     base = str(file or "").replace("\\", "/").rsplit("/", 1)[-1]
     where = f"{esc(base)}:{_num(line)}" if line is not None else esc(base)
-    return f'<span class="mono" title="{esc(file)}">{where}</span>'
+    return f'<span class="host" title="{esc(file)}">{where}</span>'
 
 
 def _dns_failures(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -796,7 +834,7 @@ def _dns(ctx: _Ctx) -> str:
         return _section("dns", "DNS failures", '<p class="empty good">Every lookup was answered without error.</p>')
     rows = []
     for d in failed:
-        name = f'<span class="mono">{esc(d.get("qname"))}</span>'
+        name = _host(d.get("qname"))
         kind = ctx.noise_names.get(str(d.get("qname")))
         if kind:
             name += f' <span class="tag">{esc(kind)} noise</span>'
@@ -807,7 +845,7 @@ def _dns(ctx: _Ctx) -> str:
                 (f'<span class="chip v-other">{esc(d.get("rcode") or "no answer")}</span>', None),
                 (_num(d.get("queries")), esc(d.get("queries"))),
                 (_num(d.get("unanswered")), esc(d.get("unanswered"))),
-                (f'<span class="mono">{esc(", ".join(str(s) for s in d.get("servers") or []))}</span>', None),
+                (_host(", ".join(str(s) for s in d.get("servers") or [])), None),
                 (esc(_offset(ctx.offset(d.get("first_seen")))), None),
             ]
         )
@@ -833,7 +871,7 @@ def _suggested(ctx: _Ctx) -> str:
     for s in sug:
         names = s.get("names") or []
         if names:
-            nm = "<br>".join(f'<span class="mono">{esc(n)}</span>' for n in names)
+            nm = "<br>".join(_host(n) for n in names)
             lines.extend(clean(n) for n in names)
         else:
             nm = f'<span class="mono">{esc(s.get("address"))}</span> <span class="muted">(address)</span>'
@@ -841,7 +879,7 @@ def _suggested(ctx: _Ctx) -> str:
                 lines.append(clean(s.get("address")))
         rows.append(
             [
-                (f'<span class="mono">{esc(s.get("domain") or "-")}</span>', None),
+                (_host(s.get("domain") or "-"), None),
                 (nm, None),
                 (esc(", ".join(str(p) for p in s.get("ports") or [])), None),
                 (esc(s.get("note") or ""), None),
@@ -871,7 +909,7 @@ def _noise(ctx: _Ctx) -> str:
         [_Col("Name", "name", cls="name"), _Col("Kind", "kind"), _Col("Why", "reason", cls="detail")],
         [
             [
-                (f'<span class="mono">{esc(n.get("name"))}</span>', None),
+                (_host(n.get("name")), None),
                 (f'<span class="tag">{esc(n.get("kind"))}</span>', None),
                 (esc(n.get("reason")), None),
             ]
@@ -980,18 +1018,20 @@ border:1px solid var(--line);font-size:12px;text-align:center;color:var(--muted)
 section{margin:30px 0}
 .note{color:var(--muted);margin:6px 0 12px;max-width:900px}
 .muted{color:var(--muted)}
-.mono{font-family:var(--mono);font-size:12.5px}
+.mono,.host{font-family:var(--mono);font-size:12.5px}
+.host{white-space:nowrap}
+.host.long{white-space:normal;overflow-wrap:anywhere}
 .bad{color:var(--bad)}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:0;margin:18px 0 0;
-border:1px solid var(--line);border-radius:6px;overflow:hidden}
-.facts div{padding:8px 12px;border-right:1px solid var(--line);border-bottom:1px solid var(--line);margin:0 -1px -1px 0}
+.facts{display:flex;flex-wrap:wrap;gap:4px 0;margin:18px 0 0;padding:8px 4px;background:var(--soft);
+border:1px solid var(--line);border-radius:6px}
+.facts div{flex:1 1 auto;padding:4px 14px}
 .facts dt{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
-.facts dd{margin:2px 0 0;font-weight:500;overflow-wrap:anywhere}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:12px;margin:18px 0 8px}
-.card{border:1px solid var(--line);border-left:4px solid #8c959f;border-radius:6px;padding:10px 14px;background:#fff}
-.card.bad{border-left-color:var(--bad)}.card.warn{border-left-color:#d4a72c}.card.good{border-left-color:var(--good)}
+.facts dd{margin:1px 0 0;white-space:nowrap;font-weight:500;font-variant-numeric:tabular-nums}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(132px,1fr));gap:10px;margin:16px 0 8px}
+.card{border:1px solid var(--line);border-top:4px solid #8c959f;border-radius:6px;padding:8px 12px;background:#fff}
+.card.bad{border-top-color:var(--bad)}.card.warn{border-top-color:#d4a72c}.card.good{border-top-color:var(--good)}
 .card-label{font-size:12px;color:var(--muted);font-weight:500}
-.card-value{font-size:26px;font-weight:600;line-height:1.2;font-variant-numeric:tabular-nums}
+.card-value{font-size:24px;font-weight:600;line-height:1.2;font-variant-numeric:tabular-nums}
 .card.bad .card-value{color:var(--bad)}
 .card-note{font-size:12px;color:var(--muted)}
 nav.toc{display:flex;flex-wrap:wrap;gap:4px 6px;margin:16px 0 0;padding:8px 0;border-bottom:1px solid var(--line)}
@@ -1003,19 +1043,19 @@ nav.toc a:hover{background:#e7eefb}
 .callout ul{margin:4px 0;padding-left:20px}
 .scroll{overflow-x:auto}
 table.data{border-collapse:collapse;width:100%;font-size:13px}
-table.data th,table.data td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table.data th,table.data td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 table.data thead th{background:var(--soft);font-size:12px;font-weight:600;color:#31373d;white-space:nowrap;
 border-bottom:2px solid var(--line);position:sticky;top:0}
 table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.data td.name{overflow-wrap:anywhere;min-width:180px}
-table.data td.addr{overflow-wrap:anywhere;min-width:120px}
 table.data td.detail{color:#3d444d;min-width:200px}
+.src{font-size:10.5px;color:var(--muted);border:1px solid var(--line);border-radius:3px;padding:0 4px;
+margin-left:4px;vertical-align:1px}
 table.data tbody tr:hover{background:#f6f8fa}
 table.data tr.row-deny{background:#fff5f5}
 table.data tr.row-deny:hover{background:#ffebe9}
-th button{all:unset;cursor:pointer;display:inline-flex;align-items:center;gap:4px}
+th button{all:unset;cursor:pointer;display:inline-flex;align-items:center;gap:3px}
 th button:focus-visible{outline:2px solid #2f6feb;outline-offset:2px;border-radius:2px}
-th .arrow::after{content:"\\2195";color:#8c959f;font-size:11px}
+th button:hover{text-decoration:underline;text-decoration-style:dotted;text-underline-offset:3px}
 th[aria-sort=ascending] .arrow::after{content:"\\25B2";color:var(--fg);font-size:9px}
 th[aria-sort=descending] .arrow::after{content:"\\25BC";color:var(--fg);font-size:9px}
 .chip{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600;color:#fff;
@@ -1037,6 +1077,7 @@ svg .tick,svg .axis-label{font-size:11px;fill:#59636e}
 svg .tl-label{font-size:12px;fill:#1f2328;font-family:var(--mono)}
 svg .tl-label.bad{fill:#a40e26;font-weight:600}
 svg .tl-label.addr{font-style:italic}
+svg .tl-label.noise{fill:#8c959f}
 svg .mark{stroke:#fff;stroke-width:.5}
 svg .tl-row:hover .band,svg .tl-row:hover{opacity:1}
 svg .tl-row:hover .tl-label{text-decoration:underline}
@@ -1074,6 +1115,14 @@ details{border:0;padding:0}
 details>summary{color:#000}
 table.data tr.row-deny,.chip,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 th .arrow{display:none}
+.mono,.host{font-size:9px}
+.chip{font-size:8.5px;padding:0 5px}
+.src,.tag{font-size:8px}
+table.data{font-size:9.5px}
+table.data th,table.data td{padding:3px 5px}
+table.data td.detail{min-width:130px}
+.cards{grid-template-columns:repeat(4,1fr)}
+svg.chart{break-inside:avoid}
 }
 """
 
