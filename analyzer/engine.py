@@ -176,9 +176,6 @@ class Engine:
 
     # ------------------------------------------------------------------ flows
 
-    def _lookup(self, proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> tuple[Flow, bool] | None:
-        return self.flows.get((proto, src, sport, dst, dport))
-
     def _create(
         self, proto: int, version: int, client: bytes, cport: int, server: bytes, sport: int, depth: int = 0
     ) -> Flow:

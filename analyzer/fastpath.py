@@ -18,18 +18,20 @@ from analyzer.flows import DONE
 from analyzer.progress import ProgressFn
 from parsers.capture import MAX_RECORD, CaptureReader, Frame
 
-# How to find the IP header: (kind, offset) per link type.  kind 1: EtherType at offset-2;
-# 2: SLL2 (EtherType at 0); 3: SLL (EtherType at 14); 4: raw IP (version nibble); 5: BSD loopback.
+# How to find the IP header per link type: (kind, where the type field is, where IP starts).
+# kind 1: a big-endian EtherType (Ethernet at 12, SLL2 at 0, SLL at 14); 2: raw IP, read the version
+# nibble; 3: BSD loopback, a little-endian address family.
+_ETHERTYPE, _RAW, _NULL = 1, 2, 3
 _LINK = {
-    1: (1, 14),
-    276: (2, 20),
-    113: (3, 16),
-    101: (4, 0),
-    228: (4, 0),
-    229: (4, 0),
-    12: (4, 0),
-    14: (4, 0),
-    0: (5, 4),
+    1: (_ETHERTYPE, 12, 14),
+    276: (_ETHERTYPE, 0, 20),
+    113: (_ETHERTYPE, 14, 16),
+    101: (_RAW, 0, 0),
+    228: (_RAW, 0, 0),
+    229: (_RAW, 0, 0),
+    12: (_RAW, 0, 0),
+    14: (_RAW, 0, 0),
+    0: (_NULL, 0, 4),
 }
 _NULL_V6 = frozenset((10, 24, 28, 30))
 _TCP_NO_FAST_FLAGS = 0x07  # FIN, SYN, RST change connection state: always the full decoder
@@ -44,7 +46,8 @@ def run_pcap(
         engine.frame(first)
     linktype = reader.pcap_linktype
     assert linktype is not None
-    kind, ipoff = _LINK.get(linktype, (0, 0))
+    kind, typeoff, ipoff = _LINK.get(linktype, (0, 0, 0))
+    min_caplen = ipoff + 20  # at least a minimal IP header after the link header
     rec = struct.Struct(reader.info.byte_order + "IIII")
     unpack = rec.unpack_from
     mul = 1 if reader.info.nanosecond else 1000
@@ -76,33 +79,19 @@ def run_pcap(
             # ---- find an IPv4/IPv6 header directly on the link layer
             ip = d + ipoff
             version = 0
-            if kind == 1:
-                if caplen >= 34:
-                    t0 = buf[d + 12]
-                    if t0 == 0x08 and buf[d + 13] == 0x00:
+            if caplen >= min_caplen:
+                if kind == _ETHERTYPE:
+                    t = d + typeoff
+                    t0 = buf[t]
+                    if t0 == 0x08 and buf[t + 1] == 0x00:
                         version = 4
-                    elif t0 == 0x86 and buf[d + 13] == 0xDD:
+                    elif t0 == 0x86 and buf[t + 1] == 0xDD:
                         version = 6
-            elif kind == 2:
-                if caplen >= 40:
-                    t0 = buf[d]
-                    if t0 == 0x08 and buf[d + 1] == 0x00:
-                        version = 4
-                    elif t0 == 0x86 and buf[d + 1] == 0xDD:
-                        version = 6
-            elif kind == 3:
-                if caplen >= 36:
-                    t0 = buf[d + 14]
-                    if t0 == 0x08 and buf[d + 15] == 0x00:
-                        version = 4
-                    elif t0 == 0x86 and buf[d + 15] == 0xDD:
-                        version = 6
-            elif kind == 4:
-                if caplen >= 20:
+                elif kind == _RAW:
                     version = buf[d] >> 4
-            elif kind == 5 and caplen >= 24:
-                fam = buf[d] | buf[d + 1] << 8
-                version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
+                elif kind == _NULL:
+                    fam = buf[d] | buf[d + 1] << 8
+                    version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
             hit = None
             udp = False
             if version == 4:

@@ -9,7 +9,6 @@ buffers and afterwards only counts packets and bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from analyzer.reassembly import Stream
 from parsers import dns as dnsp
@@ -32,12 +31,6 @@ MAX_HTTP_TARGETS = 16
 DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE = range(8)
 # Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorReport:
-    layer: str
-    reason: str
 
 
 ErrorSink = Callable[[ParseError], None]
