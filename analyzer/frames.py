@@ -14,6 +14,12 @@ import pandas as pd
 import pyarrow as pa
 
 
+def frame_of(rows: list[dict[str, Any]], sch: pa.Schema) -> pd.DataFrame:
+    """Rows (plain values, timestamps as int ns) to an Arrow-backed frame with the declared schema."""
+    df: pd.DataFrame = pa.Table.from_pylist(rows, schema=sch).to_pandas(types_mapper=pd.ArrowDtype)
+    return df
+
+
 def column(series: pd.Series) -> list[Any]:
     arr = pa.array(series)
     if pa.types.is_timestamp(arr.type):

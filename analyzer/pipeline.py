@@ -22,6 +22,7 @@ from analyzer import schema
 from analyzer.engine import Engine
 from analyzer.fastpath import run_pcap
 from analyzer.flows import PROTO_TCP, Flow
+from analyzer.frames import frame_of
 from analyzer.naming import targets
 from analyzer.progress import ProgressFn
 from analyzer.summary import summarize
@@ -64,12 +65,6 @@ class Analysis:
 
 def to_arrow(df: pd.DataFrame, sch: pa.Schema) -> pa.Table:
     return pa.Table.from_pandas(df, schema=sch, preserve_index=False)
-
-
-def frame_of(rows: list[dict[str, Any]], sch: pa.Schema) -> pd.DataFrame:
-    table = pa.Table.from_pylist(rows, schema=sch)
-    df: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    return df
 
 
 def _ts(ns: int | None) -> pd.Timestamp | None:
@@ -223,7 +218,7 @@ def analyze_stream(
         progress(reader.bytes_read, size, engine.stats.packets)
     flows = engine.close()
     flow_rows, http_rows, observations = _flow_rows(flows)
-    obs = frame_of(observations, OBSERVATIONS)
+    obs = frame_of(observations, schema.OBSERVATIONS)
     tables = {
         "summary": summarize(obs),
         "flows": frame_of(flow_rows, schema.FLOWS),
@@ -259,22 +254,3 @@ def analyze_stream(
 
 def vars_of(e: Any) -> dict[str, Any]:
     return {"frame": e.frame, "layer": e.layer, "reason": e.reason}
-
-
-# Observations: one row per (connection, name) from any source; the summary aggregates these.
-OBSERVATIONS = pa.schema(
-    [
-        pa.field("protocol", pa.string()),
-        pa.field("port", pa.int32()),
-        pa.field("fqdn", pa.string()),
-        pa.field("address", pa.string()),
-        pa.field("count", pa.int64()),
-        pa.field("bytes", pa.int64()),
-        pa.field("verdict", pa.string()),
-        pa.field("first_seen", schema.TS),
-        pa.field("last_seen", schema.TS),
-        pa.field("source", pa.string()),
-        pa.field("via", pa.string()),
-        pa.field("detail", pa.string()),
-    ]
-)

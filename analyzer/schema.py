@@ -106,4 +106,23 @@ PARSE_ERRORS = pa.schema(
     ]
 )
 
+# Observations: one row per (connection, name) from any source (a capture today, firewall logs
+# later); analyzer.summary aggregates them into SUMMARY.
+OBSERVATIONS = pa.schema(
+    [
+        pa.field("protocol", pa.string()),
+        pa.field("port", pa.int32()),
+        pa.field("fqdn", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("count", pa.int64()),
+        pa.field("bytes", pa.int64()),
+        pa.field("verdict", pa.string()),
+        pa.field("first_seen", TS),
+        pa.field("last_seen", TS),
+        pa.field("source", pa.string()),
+        pa.field("via", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
 TABLES = {"summary": SUMMARY, "flows": FLOWS, "http": HTTP, "dns": DNS, "parse_errors": PARSE_ERRORS}

@@ -10,10 +10,9 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from analyzer import schema
-from analyzer.frames import rows
+from analyzer.frames import frame_of, rows
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
@@ -102,9 +101,4 @@ def summarize(obs: pd.DataFrame) -> pd.DataFrame:
             r["port"],
         )
     )
-    return _frame(out)
-
-
-def _frame(rows_: list[dict[str, Any]]) -> pd.DataFrame:
-    df: pd.DataFrame = pa.Table.from_pylist(rows_, schema=schema.SUMMARY).to_pandas(types_mapper=pd.ArrowDtype)
-    return df
+    return frame_of(out, schema.SUMMARY)
