@@ -270,21 +270,22 @@ class Flow:
 
     def _dns_tcp(self, stream: Stream, on_dns: DnsSink, ts: int) -> bool:
         """Take one length-prefixed DNS message off the stream; False when more bytes are needed."""
-        buf = stream.data
-        if len(buf) < 2:
+        split = dnsp.split_tcp_message(stream.data)
+        if split is None:
             return False
-        length = (buf[0] << 8) | buf[1]
-        if len(buf) < 2 + length:
-            return False
-        message = bytes(buf[2 : 2 + length])
-        stream.consume(2 + length)  # consume first: a malformed message must not be re-read
+        message, used = split
+        stream.consume(used)  # consume first: a malformed message must not be re-read
+        self._deliver_dns(message, on_dns, ts)
+        return True
+
+    def _deliver_dns(self, message: bytes, on_dns: DnsSink, ts: int) -> None:
+        """Parse one DNS message; a message broken after its questions still delivers what was read."""
         try:
             on_dns(self, dnsp.parse_message(message), ts)
         except dnsp.DnsParseError as exc:
             if exc.partial is not None:
                 on_dns(self, exc.partial, ts)
             raise
-        return True
 
     def _http_request(self, stream: Stream) -> bool:
         """Parse one request head; False when more bytes are needed."""
@@ -392,12 +393,7 @@ class Flow:
         self._count(from_client, wirelen, len(payload), ts)
         try:
             if self.service is not None:
-                try:
-                    on_dns(self, dnsp.parse_message(payload), ts)
-                except dnsp.DnsParseError as exc:
-                    if exc.partial is not None:
-                        on_dns(self, exc.partial, ts)
-                    raise
+                self._deliver_dns(payload, on_dns, ts)
             elif from_client and self.c_state == DETECT and payload:
                 self.c_state = DONE
                 if payload[0] & 0xC0 == 0xC0 and quicp.parse_long_header(payload) is not None:

@@ -242,10 +242,10 @@ def _rdata(buf: bytes, pos: int, rdlen: int, rtype: int) -> str | None:
     return None
 
 
-def parse_tcp_stream(buf: bytes) -> tuple[DnsMessage, int] | None:
-    """Parse the first length-prefixed message of a DNS-over-TCP stream.
+def split_tcp_message(buf: bytes | bytearray) -> tuple[bytes, int] | None:
+    """The first length-prefixed message of a DNS-over-TCP stream, unparsed, and the bytes it takes.
 
-    Returns ``(message, bytes_consumed)``, or ``None`` when more bytes are needed.
+    ``None`` when more bytes are needed; a length too small for a DNS header is malformed.
     """
     if len(buf) < 2:
         return None
@@ -254,5 +254,16 @@ def parse_tcp_stream(buf: bytes) -> tuple[DnsMessage, int] | None:
         raise ParseError(f"DNS over TCP message length {length} < 12", "dns")
     if len(buf) < 2 + length:
         return None
-    msg = parse_message(bytes(buf[2 : 2 + length]))
-    return msg, 2 + length
+    return bytes(buf[2 : 2 + length]), 2 + length
+
+
+def parse_tcp_stream(buf: bytes) -> tuple[DnsMessage, int] | None:
+    """Parse the first length-prefixed message of a DNS-over-TCP stream.
+
+    Returns ``(message, bytes_consumed)``, or ``None`` when more bytes are needed.
+    """
+    split = split_tcp_message(buf)
+    if split is None:
+        return None
+    message, used = split
+    return parse_message(message), used
