@@ -157,13 +157,21 @@ class CaptureReader:
         return out
 
     def _cut(self, what: str) -> None:
-        left = len(self._buf) - self._pos
+        self._warn_cut(len(self._buf) - self._pos, what)
+
+    def _warn_cut(self, left: int, what: str) -> None:
         if left:
             self.info.truncated = True
             self.info.warnings.append(
                 f"{self.name}: capture ends in the middle of {what} ({left} trailing bytes ignored); "
                 "every whole record before it was read"
             )
+
+    def _warn_corrupt(self, index: int, caplen: int) -> None:
+        self.info.truncated = True
+        self.info.warnings.append(
+            f"{self.name}: record {index + 1} claims {caplen} bytes; the rest of the file is corrupt and was skipped"
+        )
 
     # -- pcap ------------------------------------------------------------------------------
 
@@ -188,11 +196,7 @@ class CaptureReader:
                 return
             sec, frac, caplen, wirelen = rec.unpack_from(self._buf, self._pos)
             if caplen > MAX_RECORD:
-                self.info.truncated = True
-                self.info.warnings.append(
-                    f"{self.name}: record {index + 1} claims {caplen} bytes; "
-                    "the rest of the file is corrupt and was skipped"
-                )
+                self._warn_corrupt(index, caplen)
                 return
             if not self._fill(16 + caplen):
                 self._cut("a record")
@@ -316,17 +320,9 @@ class CaptureReader:
     def record_tail(self, leftover: int, index: int, corrupt_caplen: int | None = None) -> None:
         """Report what a raw walk left at the end: a cut record, or a corrupt length."""
         if corrupt_caplen is not None:
-            self.info.truncated = True
-            self.info.warnings.append(
-                f"{self.name}: record {index + 1} claims {corrupt_caplen} bytes; "
-                "the rest of the file is corrupt and was skipped"
-            )
-        elif leftover:
-            self.info.truncated = True
-            self.info.warnings.append(
-                f"{self.name}: capture ends in the middle of a record ({leftover} trailing bytes ignored); "
-                "every whole record before it was read"
-            )
+            self._warn_corrupt(index, corrupt_caplen)
+        else:  # the same words as the record-by-record reader for the same bytes
+            self._warn_cut(leftover, "a record header" if leftover < 16 else "a record")
 
     # -- iteration -------------------------------------------------------------------------
 
