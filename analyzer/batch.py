@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 
-from analyzer.pipeline import Analysis, analyze
+from analyzer.pipeline import Analysis, analyze, tune_gc_for_batch_run
 from analyzer.review import ReviewOptions, review
 from parsers.errors import ParseError
 
@@ -24,6 +24,7 @@ class BatchResult:
 
 
 def analyze_one(path: str, options: ReviewOptions) -> BatchResult:
+    tune_gc_for_batch_run()
     try:
         result = analyze(path)
     except ParseError as exc:

@@ -117,8 +117,10 @@ def analyze(
 
     Example: egress analyze out.pcap --allowlist microstack-acl-request.md --format json -o out.json
     """
+    from analyzer.pipeline import tune_gc_for_batch_run
     from analyzer.review import review
 
+    tune_gc_for_batch_run()
     options = _review_options(allowlist, allowlist_format, dialect, internal_domain, include_noise)
     if len(captures) > 1:
         _analyze_many(captures, options, fmt, output, fail_on or [], allowlist is not None, jobs)
@@ -250,7 +252,7 @@ def _gate(result: Analysis, fail_on: list[FailOn], have_allowlist: bool) -> str:
     found = []
     if FailOn.blocked in fail_on:
         blocked = sum(
-            1 for i, a in enumerate(result.summary["action"].tolist()) if a == "Deny" and i not in result.noise_rows
+            1 for i, a in enumerate(result.summary.column("action")) if a == "Deny" and i not in result.noise_rows
         )
         if blocked:
             found.append(f"{blocked} blocked destination(s)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 
 from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
-from analyzer.flows import DONE
+from analyzer.flows import DONE, Flow
 from analyzer.progress import ProgressFn
 from parsers.capture import MAX_RECORD, CaptureReader, Frame
 
@@ -38,6 +38,36 @@ _TCP_NO_FAST_FLAGS = 0x07  # FIN, SYN, RST change connection state: always the f
 EVICT_MASK = EVICT_EVERY - 1  # EVICT_EVERY is a power of two
 
 
+def _head_struct(byte_order: str, typeoff: int, ipoff: int) -> struct.Struct:
+    """One read for the common case: the record header, the EtherType, and the IPv4 and TCP fields
+    the loop tests, in a single ``unpack_from``.  Byte reads one at a time cost more than the rest
+    of the per-packet work together.  Multi-byte packet fields come out in the file's byte order
+    (the record header's), so the constants they are compared with are built the same way."""
+    return struct.Struct(
+        byte_order
+        + "IIII"  # sec, frac, caplen, wirelen
+        + f"{typeoff}x"
+        + "H"  # EtherType
+        + f"{ipoff - typeoff - 2}x"
+        + "B"  # version and IHL
+        + "x"
+        + "BB"  # total length, high and low byte
+        + "2x"
+        + "H"  # flags and fragment offset
+        + "x"
+        + "B"  # protocol
+        + "2x"
+        + "12s"  # addresses and ports: the fast-path key
+        + "8x"
+        + "BB"  # TCP data offset, TCP flags
+    )
+
+
+def _native(byte_order: str, value: int) -> int:
+    """A big-endian 16-bit wire value as an ``H`` read in the file's byte order gives it."""
+    return value if byte_order == ">" else int.from_bytes(value.to_bytes(2, "big"), "little")
+
+
 def run_pcap(
     reader: CaptureReader, engine: Engine, progress: ProgressFn | None = None, size: int | None = None
 ) -> None:
@@ -48,8 +78,17 @@ def run_pcap(
     assert linktype is not None
     kind, typeoff, ipoff = _LINK.get(linktype, (0, 0, 0))
     min_caplen = ipoff + 20  # at least a minimal IP header after the link header
-    rec = struct.Struct(reader.info.byte_order + "IIII")
+    bo = reader.info.byte_order
+    rec = struct.Struct(bo + "IIII")
     unpack = rec.unpack_from
+    # The one-read path needs an EtherType link and the whole struct inside the buffer; on other
+    # links, and near the end of a chunk, the byte-by-byte path below runs instead.
+    head = _head_struct(bo, typeoff, ipoff) if kind == _ETHERTYPE else rec
+    unpack_head = head.unpack_from
+    head_size = head.size if kind == _ETHERTYPE else 1 << 62
+    head_caplen = max(head.size - 16, ipoff + 40)  # every field the one read took, and a whole TCP header
+    eth_ipv4 = _native(bo, 0x0800)
+    frag_mask = _native(bo, 0x3FFF)  # MF flag and fragment offset: any set means a fragment
     mul = 1 if reader.info.nanosecond else 1000
     fast_tcp = engine.fast_tcp
     fast_udp = engine.fast_udp
@@ -65,63 +104,52 @@ def run_pcap(
         buf = buf[pos:] + chunk if pos < len(buf) else chunk
         pos = 0
         n = len(buf)
+        stop_head = n - head_size
         while pos + 16 <= n:
-            sec, frac, caplen, wirelen = unpack(buf, pos)
-            if caplen > MAX_RECORD:
-                corrupt = caplen
-                break
-            d = pos + 16
-            end = d + caplen
-            if end > n:
-                break
-            index += 1
-            pos = end
-            # ---- find an IPv4/IPv6 header directly on the link layer
-            ip = d + ipoff
-            version = 0
-            if caplen >= min_caplen:
-                if kind == _ETHERTYPE:
-                    t = d + typeoff
-                    t0 = buf[t]
-                    if t0 == 0x08 and buf[t + 1] == 0x00:
-                        version = 4
-                    elif t0 == 0x86 and buf[t + 1] == 0xDD:
-                        version = 6
-                elif kind == _RAW:
-                    version = buf[d] >> 4
-                elif kind == _NULL:
-                    fam = buf[d] | buf[d + 1] << 8
-                    version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
             hit = None
-            udp = False
-            if version == 4:
-                # Option-less, unfragmented IPv4 with the whole transport header captured.
-                if buf[ip] == 0x45 and not (buf[ip + 6] & 0x3F or buf[ip + 7]) and end - ip >= 40:
-                    proto = buf[ip + 9]
-                    if proto == 6:
-                        hit = fast_tcp.get(buf[ip + 12 : ip + 24])
-                        if hit is not None:
-                            if buf[ip + 33] & _TCP_NO_FAST_FLAGS:
-                                hit = None
-                            else:
-                                payload = ((buf[ip + 2] << 8) | buf[ip + 3]) - 20 - ((buf[ip + 32] >> 4) << 2)
-                    elif proto == 17:
-                        hit = fast_udp.get(buf[ip + 12 : ip + 24])
-                        udp = True
-                        payload = ((buf[ip + 2] << 8) | buf[ip + 3]) - 28
-            elif version == 6 and end - ip >= 60:
-                nxt = buf[ip + 6]
-                if nxt == 6:
-                    hit = fast_tcp.get(buf[ip + 8 : ip + 44])
-                    if hit is not None:
-                        if buf[ip + 53] & _TCP_NO_FAST_FLAGS:
-                            hit = None
-                        else:
-                            payload = ((buf[ip + 4] << 8) | buf[ip + 5]) - ((buf[ip + 52] >> 4) << 2)
-                elif nxt == 17:
-                    hit = fast_udp.get(buf[ip + 8 : ip + 44])
-                    udp = True
-                    payload = ((buf[ip + 4] << 8) | buf[ip + 5]) - 8
+            if pos <= stop_head:
+                (sec, frac, caplen, wirelen, etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags) = (
+                    unpack_head(buf, pos)
+                )
+                if caplen > MAX_RECORD:
+                    corrupt = caplen
+                    break
+                d = pos + 16
+                end = d + caplen
+                if end > n:
+                    break
+                index += 1
+                pos = end
+                if etype == eth_ipv4 and caplen >= head_caplen:
+                    if vihl == 0x45 and not frag & frag_mask:
+                        udp = proto == 17
+                        if proto == 6:
+                            hit = fast_tcp.get(key)
+                            if hit is not None:
+                                if tcp_flags & _TCP_NO_FAST_FLAGS:
+                                    hit = None
+                                else:
+                                    payload = ((len_hi << 8) | len_lo) - 20 - ((tcp_off >> 4) << 2)
+                        elif udp:
+                            hit = fast_udp.get(key)
+                            payload = ((len_hi << 8) | len_lo) - 28
+                    if hit is None:
+                        frame(Frame(index, sec * 1_000_000_000 + frac * mul, linktype, caplen, wirelen, buf[d:end]))
+                        continue
+                else:
+                    hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
+            else:
+                sec, frac, caplen, wirelen = unpack(buf, pos)
+                if caplen > MAX_RECORD:
+                    corrupt = caplen
+                    break
+                d = pos + 16
+                end = d + caplen
+                if end > n:
+                    break
+                index += 1
+                pos = end
+                hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             ts = sec * 1_000_000_000 + frac * mul
             if hit is not None:
                 flow, from_client = hit
@@ -160,3 +188,44 @@ def run_pcap(
     if packets:
         stats.last_ns = max(stats.last_ns or last_ns, last_ns)
         stats.first_ns = stats.first_ns if stats.first_ns is not None else last_ns
+
+
+def _slow_lookup(
+    buf: bytes, d: int, end: int, caplen: int, kind: int, typeoff: int, ipoff: int, min_caplen: int, engine: Engine
+) -> tuple[tuple[Flow, bool] | None, bool, int]:
+    """The byte-by-byte test for records the one-read path does not cover: IPv6, raw-IP and
+    loopback links, short records, the end of a chunk.  Returns (hit, is UDP, payload length)."""
+    ip = d + ipoff
+    version = 0
+    if caplen >= min_caplen:
+        if kind == _ETHERTYPE:
+            t = d + typeoff
+            t0 = buf[t]
+            if t0 == 0x08 and buf[t + 1] == 0x00:
+                version = 4
+            elif t0 == 0x86 and buf[t + 1] == 0xDD:
+                version = 6
+        elif kind == _RAW:
+            version = buf[d] >> 4
+        elif kind == _NULL:
+            fam = buf[d] | buf[d + 1] << 8
+            version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
+    if version == 4:
+        # Option-less, unfragmented IPv4 with the whole transport header captured.
+        if buf[ip] == 0x45 and not (buf[ip + 6] & 0x3F or buf[ip + 7]) and end - ip >= 40:
+            proto = buf[ip + 9]
+            if proto == 6:
+                hit = engine.fast_tcp.get(buf[ip + 12 : ip + 24])
+                if hit is not None and not buf[ip + 33] & _TCP_NO_FAST_FLAGS:
+                    return hit, False, ((buf[ip + 2] << 8) | buf[ip + 3]) - 20 - ((buf[ip + 32] >> 4) << 2)
+            elif proto == 17:
+                return engine.fast_udp.get(buf[ip + 12 : ip + 24]), True, ((buf[ip + 2] << 8) | buf[ip + 3]) - 28
+    elif version == 6 and end - ip >= 60:
+        nxt = buf[ip + 6]
+        if nxt == 6:
+            hit = engine.fast_tcp.get(buf[ip + 8 : ip + 44])
+            if hit is not None and not buf[ip + 53] & _TCP_NO_FAST_FLAGS:
+                return hit, False, ((buf[ip + 4] << 8) | buf[ip + 5]) - ((buf[ip + 52] >> 4) << 2)
+        elif nxt == 17:
+            return engine.fast_udp.get(buf[ip + 8 : ip + 44]), True, ((buf[ip + 4] << 8) | buf[ip + 5]) - 8
+    return None, False, 0

@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import pandas as pd
-
-from analyzer.frames import rows
+from analyzer.frames import Table
 
 NOISE_KINDS = ("search-list", "cluster", "mdns", "reverse", "private", "resolver", "internal", "platform")
 # Cloud platform endpoints a VM reaches on a host-local path that no customer firewall sits on.
@@ -69,39 +67,71 @@ class NoiseRules:
         return kind not in self.include
 
 
-def _under(name: str, suffix: str) -> bool:
-    return name == suffix or name.endswith("." + suffix)
+def search_hit(name: str, rules: NoiseRules, search_list: dict[str, str]) -> tuple[str, str] | None:
+    if name in search_list and rules.active("search-list"):
+        return "search-list", search_list[name]
+    return None
 
 
 def classify_name(name: str, rules: NoiseRules, search_list: dict[str, str]) -> tuple[str, str] | None:
     """The noise kind and reason for a DNS name, or None when it is real egress."""
-    if name in search_list and rules.active("search-list"):
-        return "search-list", search_list[name]
-    if rules.active("reverse") and (_under(name, "in-addr.arpa") or _under(name, "ip6.arpa")):
-        return "reverse", "reverse lookup (PTR) of an address"
-    if rules.active("cluster"):
-        for suffix in CLUSTER_SUFFIXES:
-            if _under(name, suffix):
-                return "cluster", f"cluster-internal name (.{suffix})"
-    if rules.active("mdns") and _under(name, "local"):
-        return "mdns", "link-local multicast DNS name (.local)"
-    if rules.active("internal"):
-        for suffix in rules.internal_domains:
-            if _under(name, suffix):
-                return "internal", f"site-internal domain (--internal-domain {suffix})"
-    return None
+    return search_hit(name, rules, search_list) or _SuffixRules(rules).kind(name)
 
 
-def search_list_expansions(dns: pd.DataFrame) -> dict[str, str]:
+class _SuffixRules:
+    """The suffix-based kinds (reverse, cluster, mdns, internal) as one table of suffixes.
+
+    A name is looked up by each of its own suffixes (a handful of dict probes) instead of being
+    tested against every rule; when several rules match, the one declared first wins, as in
+    the rule order below.
+    """
+
+    def __init__(self, rules: NoiseRules) -> None:
+        ordered: list[tuple[str, tuple[str, str]]] = []
+        if rules.active("reverse"):
+            for suffix in ("in-addr.arpa", "ip6.arpa"):
+                ordered.append((suffix, ("reverse", "reverse lookup (PTR) of an address")))
+        if rules.active("cluster"):
+            for suffix in CLUSTER_SUFFIXES:
+                ordered.append((suffix, ("cluster", f"cluster-internal name (.{suffix})")))
+        if rules.active("mdns"):
+            ordered.append(("local", ("mdns", "link-local multicast DNS name (.local)")))
+        if rules.active("internal"):
+            for suffix in rules.internal_domains:
+                ordered.append((suffix, ("internal", f"site-internal domain (--internal-domain {suffix})")))
+        self._by_suffix: dict[str, tuple[int, tuple[str, str]]] = {}
+        for rank, (suffix, verdict) in enumerate(ordered):
+            self._by_suffix.setdefault(suffix, (rank, verdict))
+        self._memo: dict[str, tuple[str, str] | None] = {}
+
+    def kind(self, name: str) -> tuple[str, str] | None:
+        if name in self._memo:
+            return self._memo[name]
+        best: tuple[int, tuple[str, str]] | None = None
+        probe = name
+        while True:
+            hit = self._by_suffix.get(probe)
+            if hit is not None and (best is None or hit[0] < best[0]):
+                best = hit
+            dot = probe.find(".")
+            if dot < 0:
+                break
+            probe = probe[dot + 1 :]
+        verdict = None if best is None else best[1]
+        self._memo[name] = verdict
+        return verdict
+
+
+def search_list_expansions(dns: Table) -> dict[str, str]:
     """NXDOMAIN names that are another queried name plus a search suffix.
 
     ``api.charmhub.io.maas`` failing next to a lookup of ``api.charmhub.io`` is the resolver's
     search list at work (``search maas`` in resolv.conf), not a destination the install needs.
     """
-    names = set(dns["qname"].astype(object))
+    names = set(dns.column("qname"))
     out: dict[str, str] = {}
-    failed = dns[dns["rcode"].astype(object).isin(["NXDOMAIN", "SERVFAIL", "REFUSED"])]
-    for qname in set(failed["qname"].astype(object)):
+    failed = {r["qname"] for r in dns if r["rcode"] in ("NXDOMAIN", "SERVFAIL", "REFUSED")}
+    for qname in sorted(failed):
         labels = qname.split(".")
         for i in range(len(labels) - 1, 0, -1):
             base = ".".join(labels[:i])
@@ -122,9 +152,9 @@ class NoiseVerdicts:
     names: dict[str, tuple[str, str]]  # DNS name -> (kind, reason)
     summary_rows: list[tuple[int, str, str]]  # (summary row index, kind, reason)
 
-    def table(self, summary: pd.DataFrame) -> list[dict[str, str]]:
+    def table(self, summary: Table) -> list[dict[str, str]]:
         out = [{"name": n, "kind": k, "reason": r} for n, (k, r) in sorted(self.names.items())]
-        table = rows(summary)
+        table = summary.rows
         for idx, kind, reason in self.summary_rows:
             row = table[idx]
             label = row["fqdn"] if row["fqdn"] is not None else row["address"]
@@ -132,26 +162,27 @@ class NoiseVerdicts:
         return out
 
 
-def classify(summary: pd.DataFrame, dns: pd.DataFrame, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
+def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
     search = search_list_expansions(dns)
+    suffixes = _SuffixRules(rules)
     names: dict[str, tuple[str, str]] = {}
-    for d in rows(dns):
+    for d in dns:
         qname = str(d["qname"])
         if d["service"] in ("mdns", "llmnr") and rules.active("mdns"):
             names[qname] = ("mdns", f"{str(d['service']).upper()} lookup on the local link")
             continue
-        hit = classify_name(qname, rules, search)
+        hit = search_hit(qname, rules, search) or suffixes.kind(qname)
         if hit is not None:
             names[qname] = hit
     resolver_set = set(resolvers)
     hits: list[tuple[int, str, str]] = []
-    for i, row in enumerate(rows(summary)):
+    for i, row in enumerate(summary.rows):
         fqdn: str | None = row["fqdn"]
         if fqdn is not None and fqdn in names:
             hits.append((i, *names[fqdn]))
             continue
         if fqdn is not None:
-            hit = classify_name(fqdn, rules, {})
+            hit = suffixes.kind(fqdn)
             if hit is not None:
                 hits.append((i, *hit))
                 continue

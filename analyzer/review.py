@@ -28,8 +28,8 @@ def review(analysis: Analysis, options: ReviewOptions) -> None:
     summary, dns = analysis.summary, analysis.dns
     rules = NoiseRules(include=options.include_noise, internal_domains=options.internal_domains)
     resolvers: set[str] = set()
-    for servers in dns[dns["service"] == "dns"]["servers"].tolist():
-        resolvers.update(str(s) for s in servers)
+    for row in dns.where(service="dns"):
+        resolvers.update(str(s) for s in row["servers"])
     verdicts = classify(summary, dns, rules, resolvers)
     noise_rows = {i for i, _, _ in verdicts.summary_rows}
     analysis.noise = verdicts.table(summary)

@@ -4,125 +4,156 @@ Event tables (flows, http, parse_errors) start with the same join keys, Zeek sty
 ``ts, uid, src, sport, dst, dport, transport``.  Aggregates (summary, dns) are keyed by
 what they group on.  Reports, Parquet exports and the nightly history read these schemas;
 add columns freely, never rename or retype one.
+
+Declared as plain (name, type) pairs so that a run which writes JSON or a terminal table never
+imports pyarrow (a tenth of a second of start-up); :func:`arrow_schema` builds the Arrow schema
+when Parquet, pandas or DuckDB need it.
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Columns = tuple[tuple[str, str], ...]
 
 SCHEMA_VERSION = "egress-analyzer/1"
-TS = pa.timestamp("ns", tz="UTC")
 
-JOIN_KEYS = [
-    pa.field("ts", TS),
-    pa.field("uid", pa.int64()),
-    pa.field("src", pa.string()),
-    pa.field("sport", pa.int32()),
-    pa.field("dst", pa.string()),
-    pa.field("dport", pa.int32()),
-    pa.field("transport", pa.string()),
-]
-
-FLOWS = pa.schema(
-    [
-        *JOIN_KEYS,
-        pa.field("protocol", pa.string()),  # TLS, HTTP, HTTP-CONNECT, QUIC, DNS, TCP, UDP
-        pa.field("port", pa.int32()),  # the port the firewall sees asked for (CONNECT: the target's)
-        pa.field("fqdn", pa.string()),
-        pa.field("source", pa.string()),  # sni, host, connect, dns, none
-        pa.field("verdict", pa.string()),
-        pa.field("detail", pa.string()),
-        pa.field("packets", pa.int64()),
-        pa.field("bytes", pa.int64()),
-        pa.field("via", pa.string()),  # proxy ip:port when the connection went through one
-        pa.field("last_ts", TS),
-        pa.field("sni", pa.string()),
-        pa.field("http_host", pa.string()),  # the first Host header, as sent (may carry :port)
-        pa.field("http_hosts", pa.list_(pa.string())),  # every distinct Host header on the connection
-        pa.field("requests", pa.int64()),
-        pa.field("http_status", pa.int32()),
-        pa.field("ech", pa.bool_()),
-        pa.field("dns_name", pa.string()),
-        pa.field("service", pa.string()),
-        pa.field("client_packets", pa.int64()),
-        pa.field("server_packets", pa.int64()),
-        pa.field("client_payload", pa.int64()),
-        pa.field("server_payload", pa.int64()),
-    ]
+JOIN_KEYS: Columns = (
+    ("ts", "timestamp"),
+    ("uid", "int64"),
+    ("src", "string"),
+    ("sport", "int32"),
+    ("dst", "string"),
+    ("dport", "int32"),
+    ("transport", "string"),
 )
 
-HTTP = pa.schema(
-    [
-        *JOIN_KEYS,
-        pa.field("host", pa.string()),
-        pa.field("port", pa.int32()),
-        pa.field("source", pa.string()),
-        pa.field("requests", pa.int64()),
-        pa.field("via", pa.string()),
-    ]
+FLOWS: Columns = (
+    *JOIN_KEYS,
+    ("protocol", "string"),  # TLS, HTTP, HTTP-CONNECT, QUIC, DNS, TCP, UDP
+    ("port", "int32"),  # the port the firewall sees asked for (CONNECT: the target's)
+    ("fqdn", "string"),
+    ("source", "string"),  # sni, host, connect, dns, none
+    ("verdict", "string"),
+    ("detail", "string"),
+    ("packets", "int64"),
+    ("bytes", "int64"),
+    ("via", "string"),  # proxy ip:port when the connection went through one
+    ("last_ts", "timestamp"),
+    ("sni", "string"),
+    ("http_host", "string"),  # the first Host header, as sent (may carry :port)
+    ("http_hosts", "list<string>"),  # every distinct Host header on the connection
+    ("requests", "int64"),
+    ("http_status", "int32"),
+    ("ech", "bool"),
+    ("dns_name", "string"),
+    ("service", "string"),
+    ("client_packets", "int64"),
+    ("server_packets", "int64"),
+    ("client_payload", "int64"),
+    ("server_payload", "int64"),
 )
 
-SUMMARY = pa.schema(
-    [
-        pa.field("protocol", pa.string()),
-        pa.field("port", pa.int32()),
-        pa.field("fqdn", pa.string()),
-        pa.field("address", pa.string()),
-        pa.field("count", pa.int64()),
-        pa.field("bytes", pa.int64()),
-        pa.field("verdict", pa.string()),
-        pa.field("action", pa.string()),
-        pa.field("first_seen", TS),
-        pa.field("last_seen", TS),
-        pa.field("source", pa.string()),
-        pa.field("via", pa.string()),
-        pa.field("detail", pa.string()),
-    ]
+HTTP: Columns = (
+    *JOIN_KEYS,
+    ("host", "string"),
+    ("port", "int32"),
+    ("source", "string"),
+    ("requests", "int64"),
+    ("via", "string"),
 )
 
-DNS = pa.schema(
-    [
-        pa.field("qname", pa.string()),
-        pa.field("qtype", pa.string()),
-        pa.field("rcode", pa.string()),  # of the last response; null when never answered
-        pa.field("answers", pa.list_(pa.string())),
-        pa.field("cname_chain", pa.list_(pa.string())),
-        pa.field("count", pa.int64()),  # queries plus unsolicited responses seen
-        pa.field("queries", pa.int64()),
-        pa.field("responses", pa.int64()),
-        pa.field("unanswered", pa.int64()),
-        pa.field("servers", pa.list_(pa.string())),
-        pa.field("service", pa.string()),  # dns, mdns, llmnr
-        pa.field("first_seen", TS),
-        pa.field("last_seen", TS),
-    ]
+SUMMARY: Columns = (
+    ("protocol", "string"),
+    ("port", "int32"),
+    ("fqdn", "string"),
+    ("address", "string"),
+    ("count", "int64"),
+    ("bytes", "int64"),
+    ("verdict", "string"),
+    ("action", "string"),
+    ("first_seen", "timestamp"),
+    ("last_seen", "timestamp"),
+    ("source", "string"),
+    ("via", "string"),
+    ("detail", "string"),
 )
 
-PARSE_ERRORS = pa.schema(
-    [
-        pa.field("frame", pa.int64()),
-        pa.field("layer", pa.string()),
-        pa.field("reason", pa.string()),
-    ]
+DNS: Columns = (
+    ("qname", "string"),
+    ("qtype", "string"),
+    ("rcode", "string"),  # of the last response; null when never answered
+    ("answers", "list<string>"),
+    ("cname_chain", "list<string>"),
+    ("count", "int64"),  # queries plus unsolicited responses seen
+    ("queries", "int64"),
+    ("responses", "int64"),
+    ("unanswered", "int64"),
+    ("servers", "list<string>"),
+    ("service", "string"),  # dns, mdns, llmnr
+    ("first_seen", "timestamp"),
+    ("last_seen", "timestamp"),
+)
+
+PARSE_ERRORS: Columns = (
+    ("frame", "int64"),
+    ("layer", "string"),
+    ("reason", "string"),
 )
 
 # Observations: one row per (connection, name) from any source (a capture today, firewall logs
 # later); analyzer.summary aggregates them into SUMMARY.
-OBSERVATIONS = pa.schema(
-    [
-        pa.field("protocol", pa.string()),
-        pa.field("port", pa.int32()),
-        pa.field("fqdn", pa.string()),
-        pa.field("address", pa.string()),
-        pa.field("count", pa.int64()),
-        pa.field("bytes", pa.int64()),
-        pa.field("verdict", pa.string()),
-        pa.field("first_seen", TS),
-        pa.field("last_seen", TS),
-        pa.field("source", pa.string()),
-        pa.field("via", pa.string()),
-        pa.field("detail", pa.string()),
-    ]
+OBSERVATIONS: Columns = (
+    ("protocol", "string"),
+    ("port", "int32"),
+    ("fqdn", "string"),
+    ("address", "string"),
+    ("count", "int64"),
+    ("bytes", "int64"),
+    ("verdict", "string"),
+    ("first_seen", "timestamp"),
+    ("last_seen", "timestamp"),
+    ("source", "string"),
+    ("via", "string"),
+    ("detail", "string"),
 )
 
-TABLES = {"summary": SUMMARY, "flows": FLOWS, "http": HTTP, "dns": DNS, "parse_errors": PARSE_ERRORS}
+# The output tables, in report order.
+TABLES: dict[str, Columns] = {
+    "summary": SUMMARY,
+    "flows": FLOWS,
+    "http": HTTP,
+    "dns": DNS,
+    "parse_errors": PARSE_ERRORS,
+}
+ALL: dict[str, Columns] = {**TABLES, "observations": OBSERVATIONS}
+
+
+@cache
+def column_names(table: str) -> tuple[str, ...]:
+    return tuple(name for name, _ in ALL[table])
+
+
+@cache
+def timestamp_columns(table: str) -> tuple[str, ...]:
+    return tuple(name for name, kind in ALL[table] if kind == "timestamp")
+
+
+@cache
+def arrow_schema(table: str) -> pa.Schema:
+    """The table's Arrow schema (timestamps are ns, UTC)."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "timestamp": pa.timestamp("ns", tz="UTC"),
+        "list<string>": pa.list_(pa.string()),
+    }
+    return pa.schema([pa.field(name, types[kind]) for name, kind in ALL[table]])

@@ -6,13 +6,9 @@ from firewall logs later); output is one row per (protocol, port, fqdn or addres
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-import pandas as pd
-
-from analyzer import schema
-from analyzer.frames import frame_of, rows
+from analyzer.frames import Table
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
@@ -36,18 +32,28 @@ class _Group:
         self.addresses: set[str] = set()
         self.vias: set[str] = set()
         self.sources: set[str] = set()
-        self.details: Counter[str] = Counter()
+        self.details: dict[str, int] = {}  # a plain dict: a Counter per group costs more than the grouping
         self.count = 0
         self.bytes = 0
         self.first: Any = None
         self.last: Any = None
 
 
-def summarize(obs: pd.DataFrame) -> pd.DataFrame:
+def _most_common(counts: dict[str, int]) -> str | None:
+    """The most frequent value, the first seen among equals (what Counter.most_common(1) gives)."""
+    best: str | None = None
+    top = 0
+    for value, n in counts.items():
+        if n > top:
+            best, top = value, n
+    return best
+
+
+def summarize(obs: Table) -> Table:
     # Plain Python grouping: a capture has thousands of small groups, where pandas' per-group
     # overhead (not the arithmetic) dominates.
     groups: dict[tuple[Any, ...], _Group] = {}
-    for r in rows(obs):
+    for r in obs.rows:
         # Rows without a name are grouped by their address, as the firewall log would show them.
         name = r["fqdn"] if r["fqdn"] is not None else r["address"]
         key = (r["protocol"], r["port"], name, r["verdict"], r["fqdn"] is None)
@@ -62,8 +68,9 @@ def summarize(obs: pd.DataFrame) -> pd.DataFrame:
             g.vias.add(r["via"])
         if r["source"]:
             g.sources.add(r["source"])
-        if r["detail"]:
-            g.details[r["detail"]] += 1
+        detail = r["detail"]
+        if detail:
+            g.details[detail] = g.details.get(detail, 0) + 1
         if g.first is None or r["first_seen"] < g.first:
             g.first = r["first_seen"]
         if g.last is None or r["last_seen"] > g.last:
@@ -86,7 +93,7 @@ def summarize(obs: pd.DataFrame) -> pd.DataFrame:
                 "last_seen": g.last,
                 "source": sources[0] if sources else "none",
                 "via": _join(g.vias),
-                "detail": g.details.most_common(1)[0][0] if g.details else None,
+                "detail": _most_common(g.details),
             }
         )
     order = {v: i for i, v in enumerate(VERDICTS)}
@@ -101,4 +108,4 @@ def summarize(obs: pd.DataFrame) -> pd.DataFrame:
             r["port"],
         )
     )
-    return frame_of(out, schema.SUMMARY)
+    return Table("summary", out)

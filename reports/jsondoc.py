@@ -6,21 +6,22 @@ import io
 import json
 from typing import Any, TextIO
 
-import pandas as pd
-
-from analyzer.frames import iter_rows, rows, timestamp_columns
+from analyzer.frames import Table
 from analyzer.pipeline import iso
 from analyzer.schema import SCHEMA_VERSION
 
 TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors")
 
 
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON values: like analyzer.frames.rows, with timestamps as ISO-8601 text."""
-    out = rows(df)
-    for col in timestamp_columns(df):
-        for r in out:
+def records(table: Table) -> list[dict[str, Any]]:
+    """Rows as JSON values: copies of the table's rows with timestamps as ISO-8601 text."""
+    stamps = table.timestamp_columns
+    out = []
+    for row in table.rows:
+        r = dict(row)
+        for col in stamps:
             r[col] = iso(r[col])
+        out.append(r)
     return out
 
 
@@ -46,13 +47,15 @@ def write(analysis: Any, out: TextIO) -> None:
     for key, value in head.items():
         out.write(f"  {dump(key)}: {dump(value, ensure_ascii=True)},\n")
     for name in TABLE_ORDER:
-        df = analysis.tables[name]
-        stamps = timestamp_columns(df)
+        table = analysis.tables[name]
+        stamps = table.timestamp_columns
         out.write(f"  {dump(name)}: [")
         first = True
-        for row in iter_rows(df):
-            for col in stamps:
-                row[col] = iso(row[col])
+        for row in table.rows:
+            if stamps:
+                row = dict(row)  # the table's own rows keep their integer timestamps
+                for col in stamps:
+                    row[col] = iso(row[col])
             out.write(("\n    " if first else ",\n    ") + dump(row, ensure_ascii=True))
             first = False
         out.write("\n  ],\n" if not first else "],\n")

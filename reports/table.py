@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from analyzer.frames import rows
+from analyzer.frames import Table as DataTable
 from reports.safe import terminal
 
 VERDICT_STYLE = {
@@ -25,7 +24,7 @@ VERDICT_STYLE = {
 
 
 def _cell(v: Any) -> Text:
-    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+    if v is None:
         return Text("-", style="dim")
     return Text(terminal(v))  # Text, never markup: a name like "[bold]" stays literal
 
@@ -43,8 +42,8 @@ def render(analysis: Any, console: Console) -> None:
     )
     for w in analysis.warnings:
         console.print(Text("warning: " + terminal(w), style="yellow"))
-    summary: pd.DataFrame = analysis.summary
-    longest = max((len(str(n)) for n in summary["fqdn"].dropna()), default=4)
+    summary: DataTable = analysis.summary
+    longest = max((len(str(n)) for n in summary.column("fqdn") if n is not None), default=4)
     # On a narrow terminal the address, action, source and detail columns give way and the borders go:
     # names must stay whole, they are copied into firewall tickets.
     wide = console.width >= 140
@@ -58,7 +57,7 @@ def render(analysis: Any, console: Console) -> None:
     def need(col: str) -> int:
         """The width a short column needs: its header or its longest value."""
         key = {"DestinationPort": "port", "Port": "port", "count_": "count"}.get(col, col.lower())
-        values = [len(str(v)) for v in summary[key].tolist()] if key in summary.columns else []
+        values = [len(str(v)) for v in summary.column(key)] if key in summary.columns else []
         return max([len(col), *values])
 
     short = {c: need(c) for c in columns if c not in ("Fqdn", "Address", "Detail")}
@@ -73,7 +72,7 @@ def render(analysis: Any, console: Console) -> None:
             t.add_column(col, overflow="fold")
         else:
             t.add_column(col, no_wrap=True, min_width=short[col])
-    for i, r in enumerate(rows(summary)):
+    for i, r in enumerate(summary.rows):
         if i in analysis.noise_rows:
             continue  # listed as noise below, and in md/json with its reason
         style = VERDICT_STYLE.get(str(r["verdict"]), "")
@@ -93,9 +92,7 @@ def render(analysis: Any, console: Console) -> None:
     console.print(t)
     noise_names = {n["name"] for n in analysis.noise}
     failed = [
-        d
-        for d in rows(analysis.dns)
-        if d["service"] == "dns" and d["rcode"] != "NOERROR" and d["qname"] not in noise_names
+        d for d in analysis.dns if d["service"] == "dns" and d["rcode"] != "NOERROR" and d["qname"] not in noise_names
     ]
     if failed:
         d = Table(title="DNS lookups that failed")
@@ -121,12 +118,12 @@ def render(analysis: Any, console: Console) -> None:
             )
         )
     render_diff(analysis, console)
-    errors: pd.DataFrame = analysis.parse_errors
+    errors: DataTable = analysis.parse_errors
     if len(errors):
         e = Table(title=f"Parse errors ({cap['parse_errors']})")
         for col in ("Frame", "Layer", "Reason"):
             e.add_column(col, overflow="fold")
-        for err in rows(errors.head(20)):
+        for err in errors.rows[:20]:
             e.add_row(_cell(err["frame"]), _cell(err["layer"]), _cell(err["reason"]))
         console.print(e)
 

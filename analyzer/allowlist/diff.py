@@ -6,11 +6,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from analyzer.allowlist.dialects import matcher_or_never
 from analyzer.allowlist.model import Allowlist, Entry
-from analyzer.frames import rows
+from analyzer.frames import Table
 from analyzer.naming import transport_of
 
 # Which entry protocols can carry which observed protocol.
@@ -72,8 +70,8 @@ def _address_entry_matches(entry: Entry, address: str) -> bool:
 
 
 def diff(
-    summary: pd.DataFrame,
-    dns: pd.DataFrame,
+    summary: Table,
+    dns: Table,
     allowlist: Allowlist,
     dialect: str,
     noise_rows: set[int],
@@ -84,7 +82,7 @@ def diff(
     matchers = [matcher_or_never(dialect, e.pattern)[0] if e.kind != "address" else None for e in entries]
     used = [False] * len(entries)
     contacted: set[str] = set()
-    for i, row in enumerate(rows(summary)):
+    for i, row in enumerate(summary.rows):
         if i in noise_rows:
             continue
         fqdn: str | None = row["fqdn"]
@@ -153,9 +151,8 @@ def diff(
                     "reason": "no observed connection matched it" + _dns_hint(e, dialect, dns),
                 }
             )
-    resolved = dns[(dns["service"] == "dns") & (dns["rcode"].astype(object) == "NOERROR")]
     seen: set[str] = set()
-    for row in rows(resolved):
+    for row in dns.where(service="dns", rcode="NOERROR"):
         name = str(row["qname"])
         if name in contacted or name in noise_names or name in seen or not row["answers"]:
             continue
@@ -171,9 +168,9 @@ def diff(
     return out
 
 
-def _dns_hint(entry: Entry, dialect: str, dns: pd.DataFrame) -> str:
+def _dns_hint(entry: Entry, dialect: str, dns: Table) -> str:
     m, _ = matcher_or_never(dialect, entry.pattern)
-    names = [q for q in dns["qname"].astype(object) if m(q)]
+    names = [q for q in dns.column("qname") if m(q)]
     if names:
         return f" (only DNS lookups: {', '.join(sorted(set(names))[:3])})"
     return ""

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from analyzer.allowlist.psl import registrable_domain
-from analyzer.frames import rows
+from analyzer.frames import Table
 from analyzer.naming import transport_of
 
 
-def suggest(summary: pd.DataFrame, noise_rows: set[int]) -> list[dict[str, Any]]:
+def suggest(summary: Table, noise_rows: set[int]) -> list[dict[str, Any]]:
     groups: dict[str, dict[str, set[Any]]] = {}
     addresses: list[dict[str, Any]] = []
-    for i, row in enumerate(rows(summary)):
+    for i, row in enumerate(summary.rows):
         if i in noise_rows:
             continue
         transport = transport_of(row["protocol"])

@@ -45,9 +45,9 @@ def _is_multicast(host: str) -> bool:
 
 
 def _names(a: Analysis) -> tuple[set[str], set[str], set[str]]:
-    dns = {q for q in a.dns["qname"].astype(object)}
-    sni = {s.lower() for s in a.flows["sni"].dropna().astype(object)}
-    http = {strip_port(h).lower().rstrip(".") for hs in a.flows["http_hosts"] for h in (hs if hs is not None else [])}
+    dns = set(a.dns.column("qname"))
+    sni = {s.lower() for s in a.flows.column("sni") if s is not None}
+    http = {strip_port(h).lower().rstrip(".") for hs in a.flows.column("http_hosts") for h in (hs or [])}
     return dns, sni, http
 
 
@@ -61,14 +61,14 @@ def test_names_equal_tshark(capture: str) -> None:
     result = analyze(path)
     dns, sni, http = _names(result)
 
-    internal = result.parse_errors[result.parse_errors["layer"] == "internal"]
-    assert internal.empty, f"decoder bugs surfaced as internal errors: {internal.to_dict('records')}"
+    internal = result.parse_errors.where(layer="internal").rows
+    assert not internal, f"decoder bugs surfaced as internal errors: {internal}"
 
     expected_dns = set()
     for name in truth.dns:
         if name in TSHARK_PLACEHOLDERS:
             # We must have refused the message, and said so in the parse-errors table.
-            assert (result.parse_errors["layer"] == "dns").any(), f"tshark saw {name!r}; we recorded no DNS error"
+            assert "dns" in result.parse_errors.column("layer"), f"tshark saw {name!r}; we recorded no DNS error"
         elif name == "<root>":
             expected_dns.add(".")  # the root zone, which we print the way dig does
         else:
@@ -93,8 +93,7 @@ def test_connect_tunnel_keeps_the_proxy_target_as_name() -> None:
     path = CORPUS / "zeek" / "http__connect-with-header.pcap"
     if not path.exists():
         pytest.skip("capture absent")
-    flows = analyze(path).flows
-    row = flows[flows["protocol"] == "HTTP-CONNECT"].iloc[0]
+    row = analyze(path).flows.where(protocol="HTTP-CONNECT").rows[0]
     assert row["fqdn"] == "secure.newegg.com"
     assert row["source"] == "sni"  # the tunnelled ClientHello names the same host
     assert row["sni"] == "secure.newegg.com"

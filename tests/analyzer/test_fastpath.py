@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.pipeline import analyze
+from analyzer.pipeline import analyze, analyze_stream
+from parsers.capture import CHUNK
 from reports.jsondoc import document
 from tests.support.truth import CORPUS
 
@@ -39,3 +40,97 @@ def test_a_capture_cut_anywhere_gives_the_same_warning(tmp_path: Path) -> None:
         fast, full = analyze(cut_file, fast=True), analyze(cut_file, fast=False)
         assert fast.warnings == full.warnings, cut
         assert fast.capture == full.capture, cut
+
+
+def _tables(path: Path, fast: bool, chunk_size: int = CHUNK) -> dict[str, object]:
+    with path.open("rb") as fh:
+        doc = document(analyze_stream(fh, str(path), fast=fast, chunk_size=chunk_size))
+    return {k: doc[k] for k in ("capture", "summary", "flows", "http", "dns", "parse_errors", "warnings")}
+
+
+@pytest.mark.parametrize("chunk", [61, 256, 1500, 4093])
+@pytest.mark.parametrize(
+    "name", ["sunbeam-install.pcap", "microk8s-install.pcap", "sll.pcap", "sll2.pcap", "be-micro.pcap", "raw101.pcap"]
+)
+def test_records_cut_by_read_chunks_change_nothing(name: str, chunk: int) -> None:
+    """The hot loop reads a record's head in one struct read only when it lies wholly inside the
+    current chunk; small chunks put that boundary everywhere, including inside the one-read window."""
+    path = ROOT / "fixtures" / "captures" / name
+    assert _tables(path, fast=True, chunk_size=chunk) == _tables(path, fast=False)
+
+
+def _write_pcap(path: Path, frames: list[tuple[bytes, int]]) -> None:
+    """Ethernet pcap; each frame is (bytes captured, length on the wire) so snaplen cuts can be built."""
+    import struct
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for i, (data, wirelen) in enumerate(frames):
+        out.append(struct.pack("<IIII", 1_700_000_000, i * 1000, len(data), wirelen) + data)
+    path.write_bytes(b"".join(out))
+
+
+def _established(extra: list[bytes]) -> list[bytes]:
+    """A TCP connection to port 9000 whose both directions are settled (no parser at work), then ``extra``."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+
+    def pkt(src: str, dst: str, sport: int, dport: int, flags: str, seq: int, ack: int, data: bytes = b"") -> bytes:
+        return bytes(
+            Ether() / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack) / data
+        )
+
+    c, s = "10.0.0.5", "203.0.113.9"
+    return [
+        pkt(c, s, 40000, 9000, "S", 100, 0),
+        pkt(s, c, 9000, 40000, "SA", 500, 101),
+        pkt(c, s, 40000, 9000, "A", 101, 501),
+        pkt(c, s, 40000, 9000, "PA", 101, 501, b"hello, not TLS or HTTP\r\n"),
+        pkt(s, c, 9000, 40000, "PA", 501, 125, b"binary reply\r\n"),
+        pkt(c, s, 40000, 9000, "A", 125, 515),
+        *extra,
+    ]
+
+
+def test_fragments_of_a_known_connection_go_to_the_reassembler(tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, TCP, fragment
+    from scapy.layers.l2 import Ether
+
+    big = IP(src="203.0.113.9", dst="10.0.0.5") / TCP(sport=9000, dport=40000, flags="PA", seq=515, ack=125)
+    frags = [bytes(Ether() / f) for f in fragment(big / (b"x" * 1200), fragsize=600)]
+    assert len(frags) == 3  # the first carries MF with offset 0: only the MF bit tells it is a fragment
+    path = tmp_path / "frag.pcap"
+    _write_pcap(path, [(f, len(f)) for f in _established(frags)])
+    fast, full = _tables(path, fast=True), _tables(path, fast=False)
+    assert fast == full
+    flow = full["flows"][0]  # type: ignore[index]
+    assert flow["server_payload"] == len(b"binary reply\r\n") + 1200  # counted once, reassembled
+
+
+def test_a_snaplen_cut_inside_the_tcp_header_is_decoded_not_counted(tmp_path: Path) -> None:
+    """tcpdump -s 50: the record stops inside the TCP header.  The one-read path reads past the
+    record there, so it must leave such records to the decoder (which reports the cut)."""
+    frames = [(f, len(f)) for f in _established([])]
+    whole = _established([])[5]
+    for cut in range(14 + 20 + 4, 14 + 40):
+        frames.append((whole[:cut], len(whole)))
+    path = tmp_path / "snap.pcap"
+    _write_pcap(path, frames)
+    assert _tables(path, fast=True) == _tables(path, fast=False)
+
+
+def test_ip_options_on_a_known_connection_are_decoded(tmp_path: Path) -> None:
+    """With IP options the ports are not at the usual offset: the one-read path must not guess."""
+    from scapy.layers.inet import IP, TCP, IPOption
+    from scapy.layers.l2 import Ether
+
+    opt = bytes(
+        Ether()
+        / IP(src="203.0.113.9", dst="10.0.0.5", options=IPOption(b"\x01\x01\x01\x01" * 3))
+        / TCP(sport=9000, dport=40000, flags="PA", seq=515, ack=125)
+        / b"after options"
+    )
+    path = tmp_path / "options.pcap"
+    _write_pcap(path, [(f, len(f)) for f in _established([opt])])
+    fast, full = _tables(path, fast=True), _tables(path, fast=False)
+    assert fast == full
+    assert full["flows"][0]["server_payload"] == len(b"binary reply\r\n") + len(b"after options")  # type: ignore[index]

@@ -4,37 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
 import pytest
 
 from analyzer import schema
+from analyzer.frames import Table
 from analyzer.noise import NoiseRules, classify, is_private_address, search_list_expansions
 
 
-def _frame(rows: list[dict[str, Any]], sch: pa.Schema) -> pd.DataFrame:
-    full = [{f.name: r.get(f.name) for f in sch} for r in rows]
-    df: pd.DataFrame = pa.Table.from_pylist(full, schema=sch).to_pandas(types_mapper=pd.ArrowDtype)
-    return df
+def _frame(rows: list[dict[str, Any]], name: str) -> Table:
+    return Table(name, [{c: r.get(c) for c in schema.column_names(name)} for r in rows])
 
 
-def _dns(*entries: tuple[str, str, str]) -> pd.DataFrame:
+def _dns(*entries: tuple[str, str, str]) -> Table:
     return _frame(
         [
             {"qname": q, "qtype": "A", "rcode": rc, "service": svc, "answers": [], "servers": ["10.0.0.2"]}
             for q, rc, svc in entries
         ],
-        schema.DNS,
+        "dns",
     )
 
 
-def _summary(*rows: tuple[str | None, str, int, str]) -> pd.DataFrame:
+def _summary(*rows: tuple[str | None, str, int, str]) -> Table:
     return _frame(
         [
             {"fqdn": f, "address": a, "port": p, "protocol": proto, "verdict": "ok", "count": 1, "bytes": 0}
             for f, a, p, proto in rows
         ],
-        schema.SUMMARY,
+        "summary",
     )
 
 
@@ -60,8 +57,8 @@ def _kinds(rules: NoiseRules) -> dict[str, str]:
     v = classify(SUMMARY, DNS, rules, {"10.0.0.2"})
     out = {name: kind for name, (kind, _reason) in v.names.items()}
     for idx, kind, _reason in v.summary_rows:
-        row = SUMMARY.iloc[idx]
-        out[str(row["fqdn"] if pd.notna(row["fqdn"]) else row["address"])] = kind
+        row = SUMMARY.rows[idx]
+        out[str(row["fqdn"] if row["fqdn"] is not None else row["address"])] = kind
     return out
 
 
