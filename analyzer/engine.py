@@ -112,21 +112,24 @@ class Engine:
         for frame in frames:
             self.frame(frame)
 
-    def frame(self, frame: Frame) -> None:
+    def _account(self, index: int, ts: int, wirelen: int, linktype: int) -> None:
+        """Per-packet bookkeeping shared by every entry point: counts, time span, current packet."""
         st = self.stats
         st.packets += 1
-        st.bytes += frame.wirelen
-        ts = frame.ts_ns
+        st.bytes += wirelen
         if st.first_ns is None or ts < st.first_ns:
             st.first_ns = ts
         if st.last_ns is None or ts > st.last_ns:
             st.last_ns = ts
-        self._frame = frame.index
+        self._frame = index
         self._ts = ts
-        self._wirelen = frame.wirelen
-        st.link_types.add(frame.linktype)
+        self._wirelen = wirelen
+        st.link_types.add(linktype)
+
+    def frame(self, frame: Frame) -> None:
+        self._account(frame.index, frame.ts_ns, frame.wirelen, frame.linktype)
         if frame.linktype not in SUPPORTED_LINKTYPES:
-            st.skipped_linktype += 1
+            self.stats.skipped_linktype += 1
             if frame.linktype not in self._unsupported:
                 self._unsupported.add(frame.linktype)
                 self.warnings.append(
@@ -141,7 +144,20 @@ class Engine:
         except (ValueError, IndexError, KeyError, struct.error) as exc:
             # A decoder bug must not end the run: count it where a test will see it.
             self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
-        if st.packets % EVICT_EVERY == 0:
+        if self.stats.packets % EVICT_EVERY == 0:
+            self.evict(frame.ts_ns)
+
+    def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket) -> None:
+        """A frame whose link header and plain IPv4 header the caller has already read (the fast
+        path's one struct read): the same as :meth:`frame` from the IP layer on."""
+        self._account(index, ts, wirelen, linktype)
+        try:
+            self.ip(pkt, 0)
+        except ParseError as exc:
+            self.error(exc)
+        except (ValueError, IndexError, KeyError, struct.error) as exc:
+            self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
+        if self.stats.packets % EVICT_EVERY == 0:
             self.evict(ts)
 
     def network(self, ethertype: int, data: bytes, off: int, depth: int) -> None:

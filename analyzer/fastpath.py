@@ -17,6 +17,7 @@ from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
 from analyzer.flows import DONE, Flow
 from analyzer.progress import ProgressFn
 from parsers.capture import MAX_RECORD, CaptureReader, Frame
+from parsers.ip import IPPacket
 
 # How to find the IP header per link type: (kind, where the type field is, where IP starts).
 # kind 1: a big-endian EtherType (Ethernet at 12, SLL2 at 0, SLL at 14); 2: raw IP, read the version
@@ -94,6 +95,7 @@ def run_pcap(
     fast_udp = engine.fast_udp
     stats = engine.stats
     frame = engine.frame
+    ipv4_packet = engine.ipv4_packet
     index = 1 if first is not None else 0
     packets = bytes_total = 0
     last_ns = stats.last_ns or 0
@@ -107,6 +109,7 @@ def run_pcap(
         stop_head = n - head_size
         while pos + 16 <= n:
             hit = None
+            plain = False  # an option-less, unfragmented IPv4 header read by the one struct read
             if pos <= stop_head:
                 (sec, frac, caplen, wirelen, etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags) = (
                     unpack_head(buf, pos)
@@ -121,7 +124,8 @@ def run_pcap(
                 index += 1
                 pos = end
                 if etype == eth_ipv4 and caplen >= head_caplen:
-                    if vihl == 0x45 and not frag & frag_mask:
+                    plain = vihl == 0x45 and not frag & frag_mask
+                    if plain:
                         udp = proto == 17
                         if proto == 6:
                             hit = fast_tcp.get(key)
@@ -133,9 +137,6 @@ def run_pcap(
                         elif udp:
                             hit = fast_udp.get(key)
                             payload = ((len_hi << 8) | len_lo) - 28
-                    if hit is None:
-                        frame(Frame(index, sec * 1_000_000_000 + frac * mul, linktype, caplen, wirelen, buf[d:end]))
-                        continue
                 else:
                     hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             else:
@@ -176,6 +177,17 @@ def run_pcap(
                     bytes_total += wirelen
                     if not packets & EVICT_MASK:
                         engine.evict(ts)
+                    continue
+            if plain:
+                total = (len_hi << 8) | len_lo
+                if 20 <= total <= caplen - ipoff:
+                    # Link and IP headers are already read: hand the engine the IP packet, not the frame.
+                    ip = d + ipoff
+                    ident = (buf[ip + 4] << 8) | buf[ip + 5]
+                    pkt = IPPacket(
+                        4, key[:4], key[4:8], proto, buf[ip + 20 : ip + total], ident, 0, False, False, buf[ip + 8]
+                    )
+                    ipv4_packet(index, ts, wirelen, linktype, pkt)
                     continue
             frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end]))
         if progress is not None:

@@ -134,3 +134,39 @@ def test_ip_options_on_a_known_connection_are_decoded(tmp_path: Path) -> None:
     fast, full = _tables(path, fast=True), _tables(path, fast=False)
     assert fast == full
     assert full["flows"][0]["server_payload"] == len(b"binary reply\r\n") + len(b"after options")  # type: ignore[index]
+
+
+def test_ip_headers_the_fast_path_hands_over_decode_like_the_full_decoder(tmp_path: Path) -> None:
+    """The hot loop gives the engine an IPv4 packet it built from its one read; every odd IPv4 or
+    transport header must come out exactly as through the full link and IP decoders."""
+    import struct
+
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+
+    def with_total(frame: bytes, total: int) -> bytes:
+        return frame[:16] + struct.pack("!H", total) + frame[18:]
+
+    base = bytes(
+        Ether()
+        / IP(src="203.0.113.9", dst="10.0.0.5")
+        / TCP(sport=9000, dport=40000, flags="FA", seq=515, ack=125)
+        / b"last words"
+    )
+    dns = bytes(Ether() / IP(src="10.0.0.5", dst="10.0.0.2") / UDP(sport=5353, dport=53) / b"\x12\x34\x01\x00")
+    bad_doff = bytearray(base)
+    bad_doff[14 + 20 + 12] = 0x30  # TCP data offset 3 words: shorter than the fixed header
+    odd = [
+        base + b"\x00" * 12,  # Ethernet padding after the IP packet: not payload
+        with_total(base, 0),  # TSO on the sending host: total length 0
+        with_total(base, 19),  # total length shorter than the header
+        with_total(base, len(base) - 14 + 30),  # total length past the captured bytes
+        bytes(bad_doff),
+        dns,  # a DNS query cut after its header
+        with_total(dns, 30),  # UDP header claims more than the IP packet holds
+    ]
+    path = tmp_path / "odd.pcap"
+    _write_pcap(path, [(f, len(f)) for f in _established(odd)])
+    fast, full = _tables(path, fast=True), _tables(path, fast=False)
+    assert fast == full
+    assert full["parse_errors"], "the odd headers must produce parse errors, or this test checks nothing"
