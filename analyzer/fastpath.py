@@ -16,7 +16,7 @@ import struct
 from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
 from analyzer.flows import DONE, Flow
 from analyzer.progress import ProgressFn
-from parsers.capture import MAX_RECORD, CaptureReader, Frame
+from parsers.capture import MAX_RECORD, PCAPNG_SHB, CaptureReader, Frame, PcapngSection
 from parsers.ip import IPPacket
 
 # How to find the IP header per link type: (kind, where the type field is, where IP starts).
@@ -241,3 +241,202 @@ def _slow_lookup(
         elif nxt == 17:
             return engine.fast_udp.get(buf[ip + 8 : ip + 44]), True, ((buf[ip + 4] << 8) | buf[ip + 5]) - 8
     return None, False, 0
+
+
+class _NgLayout:
+    """What the pcapng walk needs per interface, rebuilt whenever a section or interface block arrives.
+
+    One struct reads an Enhanced Packet Block header and, at the link offsets of the first
+    EtherType interface, the same IPv4/TCP fields as the pcap loop; packets of interfaces with
+    another link layout take the byte-by-byte test instead.
+    """
+
+    def __init__(self, section: PcapngSection) -> None:
+        bo = section.byte_order
+        self.byte_order = bo
+        ether = [_LINK[i.linktype] for i in section.interfaces if _LINK.get(i.linktype, (0,))[0] == _ETHERTYPE]
+        _, self.typeoff, self.ipoff = ether[0] if ether else _LINK[1]
+        packet = _head_struct(bo, self.typeoff, self.ipoff)
+        # The EPB header (type, length, interface, timestamp high and low, caplen, wirelen) replaces
+        # the pcap record header in front of the packet fields.
+        self.struct = struct.Struct(bo + "IIIIIII" + packet.format[len(bo) + 4 :])
+        self.head_caplen = max(packet.size - 16, self.ipoff + 40)
+        self.eth_ipv4 = _native(bo, 0x0800)
+        self.frag_mask = _native(bo, 0x3FFF)
+        # Per interface: link type, link layout, whether the struct's offsets fit it, and the
+        # timestamp conversion (ticks * mul // div + offset).
+        self.interfaces = []
+        for i in section.interfaces:
+            kind, typeoff, ipoff = _LINK.get(i.linktype, (0, 0, 0))
+            same = kind == _ETHERTYPE and (typeoff, ipoff) == (self.typeoff, self.ipoff)
+            self.interfaces.append((i.linktype, kind, typeoff, ipoff, same, i.ts_mul, i.ts_div, i.ts_offset_ns))
+
+
+def run_pcapng(
+    reader: CaptureReader, engine: Engine, progress: ProgressFn | None = None, size: int | None = None
+) -> None:
+    """The pcapng counterpart of :func:`run_pcap` (Wireshark and dumpcap write pcapng by default).
+
+    Enhanced Packet Blocks are walked straight out of the read chunks; every other block, and any
+    packet block that is not plainly well-formed, goes through the reader's own block steps
+    (``CaptureReader.pcapng_block``), so interfaces, byte-order changes and warnings are the reader's.
+    """
+    first = reader.take_first()
+    if first is not None:
+        engine.frame(first)
+    section = reader.pcapng_section
+    fast_tcp = engine.fast_tcp
+    fast_udp = engine.fast_udp
+    stats = engine.stats
+    frame = engine.frame
+    ipv4_packet = engine.ipv4_packet
+    index = section.packets
+    packets = bytes_total = 0
+    last_ns = stats.last_ns or 0
+    layout: _NgLayout | None = None
+    buf = b""
+    pos = 0
+    stopped = False
+    for chunk in reader.raw_chunks():
+        buf = buf[pos:] + chunk if pos < len(buf) else chunk
+        pos = 0
+        n = len(buf)
+        while pos + 12 <= n:
+            if layout is None:
+                layout = _NgLayout(section)
+                unpack_epb = layout.struct.unpack_from
+                interfaces = layout.interfaces
+                n_ifaces = len(interfaces)
+                head_caplen, eth_ipv4, frag_mask, ipoff = (
+                    layout.head_caplen,
+                    layout.eth_ipv4,
+                    layout.frag_mask,
+                    layout.ipoff,
+                )
+            stop_epb = n - layout.struct.size
+            epb = False
+            if pos <= stop_epb:
+                (
+                    btype,
+                    blen,
+                    if_id,
+                    ts_hi,
+                    ts_lo,
+                    caplen,
+                    wirelen,
+                    etype,
+                    vihl,
+                    len_hi,
+                    len_lo,
+                    frag,
+                    proto,
+                    key,
+                    tcp_off,
+                    tcp_flags,
+                ) = unpack_epb(buf, pos)
+                epb = (
+                    btype == 6
+                    and 32 <= blen <= MAX_RECORD
+                    and not blen & 3
+                    and if_id < n_ifaces
+                    and caplen + 32 <= blen
+                )
+            if not epb:
+                # Any other block, or a packet block the reader must judge: its own steps, its own words.
+                section.packets = index
+                head = reader.pcapng_block_header(buf, pos)
+                if head is None:
+                    stopped = True
+                    break
+                btype, blen = head
+                if btype == PCAPNG_SHB:
+                    layout = None
+                if pos + blen > n:
+                    break
+                got = reader.pcapng_block(btype, blen, buf, pos)
+                pos += blen
+                index = section.packets
+                if btype == 1:
+                    layout = None
+                if got is not None:
+                    frame(got)
+                continue
+            if pos + blen > n:
+                break
+            linktype, kind, typeoff, ipoff_i, same, mul, div, offset = interfaces[if_id]
+            ts = ((ts_hi << 32) | ts_lo) * mul // div + offset
+            d = pos + 28
+            end = d + caplen
+            pos += blen
+            index += 1
+            hit = None
+            plain = False
+            udp = False
+            payload = 0
+            if same and caplen >= head_caplen:
+                if etype == eth_ipv4:
+                    plain = vihl == 0x45 and not frag & frag_mask
+                    if plain:
+                        udp = proto == 17
+                        if proto == 6:
+                            hit = fast_tcp.get(key)
+                            if hit is not None:
+                                if tcp_flags & _TCP_NO_FAST_FLAGS:
+                                    hit = None
+                                else:
+                                    payload = ((len_hi << 8) | len_lo) - 20 - ((tcp_off >> 4) << 2)
+                        elif udp:
+                            hit = fast_udp.get(key)
+                            payload = ((len_hi << 8) | len_lo) - 28
+                else:
+                    hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
+            elif kind:
+                hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
+            if hit is not None:
+                flow, from_client = hit
+                if payload < 0:
+                    payload = 0
+                ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
+                if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
+                    ok = False
+                if ok:
+                    if from_client:
+                        flow.c_packets += 1
+                        flow.c_bytes += wirelen
+                        flow.c_payload += payload
+                    else:
+                        flow.s_packets += 1
+                        flow.s_bytes += wirelen
+                        flow.s_payload += payload
+                    if ts > flow.last_ns:
+                        flow.last_ns = ts
+                        if ts > last_ns:
+                            last_ns = ts
+                    packets += 1
+                    bytes_total += wirelen
+                    if not packets & EVICT_MASK:
+                        engine.evict(ts)
+                    continue
+            if plain:
+                total = (len_hi << 8) | len_lo
+                if 20 <= total <= caplen - ipoff:
+                    ip = d + ipoff
+                    ident = (buf[ip + 4] << 8) | buf[ip + 5]
+                    pkt = IPPacket(
+                        4, key[:4], key[4:8], proto, buf[ip + 20 : ip + total], ident, 0, False, False, buf[ip + 8]
+                    )
+                    ipv4_packet(index, ts, wirelen, linktype, pkt)
+                    continue
+            frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end], if_id))
+        if progress is not None:
+            progress(reader.bytes_read, size, index)
+        if stopped:
+            break
+    section.packets = index
+    if not stopped:
+        reader.pcapng_tail(len(buf) - pos)
+    stats.packets += packets
+    stats.bytes += bytes_total
+    if packets:
+        stats.last_ns = max(stats.last_ns or last_ns, last_ns)
+        stats.first_ns = stats.first_ns if stats.first_ns is not None else last_ns

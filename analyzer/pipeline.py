@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from analyzer.engine import Engine
-from analyzer.fastpath import run_pcap
+from analyzer.fastpath import run_pcap, run_pcapng
 from analyzer.flows import PROTO_TCP, Flow
 from analyzer.frames import Table
 from analyzer.naming import targets
@@ -217,6 +217,8 @@ def analyze_stream(
     engine = Engine()
     if fast and reader.info.format == "pcap":
         run_pcap(reader, engine, progress, size)
+    elif fast and reader.info.format == "pcapng":
+        run_pcapng(reader, engine, progress, size)
     elif progress is None:
         engine.feed(reader)
     else:

@@ -35,6 +35,7 @@ _IDB = {"<": struct.Struct("<HHI"), ">": struct.Struct(">HHI")}
 _OPT = {"<": struct.Struct("<HH"), ">": struct.Struct(">HH")}
 _OPB = {"<": struct.Struct("<HHIIII"), ">": struct.Struct(">HHIIII")}
 _I64 = {"<": struct.Struct("<q"), ">": struct.Struct(">q")}
+_U32LE = struct.Struct("<I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,13 @@ class _Interface:
     ts_mul: int = 1000
     ts_div: int = 1
     ts_offset_ns: int = 0  # if_tsoffset: seconds added to every timestamp of this interface
+
+
+@dataclass
+class PcapngSection:
+    byte_order: str = "<"
+    interfaces: list[_Interface] = field(default_factory=list)
+    packets: int = 0  # packet blocks read so far, in every section
 
 
 class CaptureReader:
@@ -112,6 +120,7 @@ class CaptureReader:
                 "expected a1b2c3d4, a1b23c4d or 0a0d0d0a)"
             )
         self._pcap_linktype: int | None = None
+        self._ng = PcapngSection()
         self._frames: Iterator[Frame] = self._pcapng() if self.info.format == "pcapng" else self._pcap()
         # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
         self._first: Frame | None = None
@@ -210,58 +219,84 @@ class CaptureReader:
     # -- pcapng ----------------------------------------------------------------------------
 
     def _pcapng(self) -> Iterator[Frame]:
-        interfaces: list[_Interface] = []
-        bo = "<"
-        index = 0
         while True:
             if not self._fill(12):
                 self._cut("a block header")
                 return
-            btype_le, _ = _BLOCK_HDR["<"].unpack_from(self._buf, self._pos)
-            if btype_le == PCAPNG_SHB:
-                # Each section header carries its own byte order mark.
-                bom = self._buf[self._pos + 8 : self._pos + 12]
-                if bom == b"\x4d\x3c\x2b\x1a":
-                    bo = "<"
-                elif bom == b"\x1a\x2b\x3c\x4d":
-                    bo = ">"
-                else:
-                    raise CaptureFormatError(f"{self.name}: pcapng section header has a bad byte-order magic")
-                interfaces = []
-            btype, blen = _BLOCK_HDR[bo].unpack_from(self._buf, self._pos)
-            if blen < 12 or blen % 4 or blen > MAX_RECORD:
-                if index == 0 and btype == PCAPNG_SHB:
-                    raise CaptureFormatError(f"{self.name}: pcapng section header has an invalid length {blen}")
-                self.info.truncated = True
-                self.info.warnings.append(
-                    f"{self.name}: block after record {index} has an invalid length {blen}; the rest was skipped"
-                )
+            head = self.pcapng_block_header(self._buf, self._pos)
+            if head is None:
                 return
+            btype, blen = head
             if not self._fill(blen):
                 self._cut("a block")
                 return
-            body = memoryview(self._buf)[self._pos + 8 : self._pos + blen - 4]
-            frame: Frame | None = None
-            try:
-                if btype == 1:  # Interface Description Block
-                    if len(body) < 8:
-                        raise CaptureFormatError(f"{self.name}: interface description block of {blen} bytes")
-                    linktype, _res, _snap = _IDB[bo].unpack_from(body, 0)
-                    iface = _Interface(linktype)
-                    if not _apply_options(iface, body[8:], bo):
-                        self.info.warnings.append(
-                            f"{self.name}: interface {len(interfaces)} has an option cut short; defaults assumed"
-                        )
-                    interfaces.append(iface)
-                    self.info.link_types.add(linktype)
-                elif btype in (6, 2, 3):
-                    frame = self._pcapng_packet(btype, body, interfaces, bo, index + 1)
-            finally:
-                body.release()
+            frame = self.pcapng_block(btype, blen, self._buf, self._pos)
             self._pos += blen
             if frame is not None:
-                index += 1
                 yield frame
+
+    # The pcapng block steps, shared by the iterator above and the analyzer's raw walk, so that a
+    # block means the same thing, and earns the same warning, whichever of the two reads it.
+
+    @property
+    def pcapng_section(self) -> PcapngSection:
+        """Byte order, interfaces and packet count of the pcapng section being read."""
+        return self._ng
+
+    def pcapng_block_header(self, buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
+        """Type and length of the block at ``pos`` (12 bytes must be there); a section header
+        switches the byte order.  None when the length is invalid: the rest is skipped, with a warning."""
+        ng = self._ng
+        btype_le = _U32LE.unpack_from(buf, pos)[0]
+        if btype_le == PCAPNG_SHB:
+            # Each section header carries its own byte order mark.
+            bom = bytes(buf[pos + 8 : pos + 12])
+            if bom == b"\x4d\x3c\x2b\x1a":
+                ng.byte_order = "<"
+            elif bom == b"\x1a\x2b\x3c\x4d":
+                ng.byte_order = ">"
+            else:
+                raise CaptureFormatError(f"{self.name}: pcapng section header has a bad byte-order magic")
+            ng.interfaces = []
+        btype, blen = _BLOCK_HDR[ng.byte_order].unpack_from(buf, pos)
+        if blen < 12 or blen % 4 or blen > MAX_RECORD:
+            if ng.packets == 0 and btype == PCAPNG_SHB:
+                raise CaptureFormatError(f"{self.name}: pcapng section header has an invalid length {blen}")
+            self.info.truncated = True
+            self.info.warnings.append(
+                f"{self.name}: block after record {ng.packets} has an invalid length {blen}; the rest was skipped"
+            )
+            return None
+        return btype, blen
+
+    def pcapng_block(self, btype: int, blen: int, buf: bytes | bytearray, pos: int) -> Frame | None:
+        """Read one whole block at ``pos``: an interface is recorded, a packet becomes a Frame."""
+        ng = self._ng
+        body = memoryview(buf)[pos + 8 : pos + blen - 4]
+        frame: Frame | None = None
+        try:
+            if btype == 1:  # Interface Description Block
+                if len(body) < 8:
+                    raise CaptureFormatError(f"{self.name}: interface description block of {blen} bytes")
+                linktype, _res, _snap = _IDB[ng.byte_order].unpack_from(body, 0)
+                iface = _Interface(linktype)
+                if not _apply_options(iface, body[8:], ng.byte_order):
+                    self.info.warnings.append(
+                        f"{self.name}: interface {len(ng.interfaces)} has an option cut short; defaults assumed"
+                    )
+                ng.interfaces.append(iface)
+                self.info.link_types.add(linktype)
+            elif btype in (6, 2, 3):
+                frame = self._pcapng_packet(btype, body, ng.interfaces, ng.byte_order, ng.packets + 1)
+        finally:
+            body.release()
+        if frame is not None:
+            ng.packets += 1
+        return frame
+
+    def pcapng_tail(self, leftover: int) -> None:
+        """Report what a raw walk left at the end, in the iterator's words."""
+        self._warn_cut(leftover, "a block header" if leftover < 12 else "a block")
 
     def _pcapng_packet(
         self, btype: int, body: memoryview, interfaces: list[_Interface], bo: str, index: int

@@ -30,7 +30,10 @@ def test_no_cache_directory_is_written(tmp_path: object) -> None:
     home = __import__("pathlib").Path(str(tmp_path))
     code = "from analyzer.allowlist.psl import registrable_domain as r; print(r('x.y.canonical.com'))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.strip() == "canonical.com", out.stderr
