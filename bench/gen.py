@@ -47,10 +47,16 @@ def dns_message(ident: int, name: str, answer: bytes | None) -> bytes:
     return msg
 
 
+# pcapng as dumpcap writes it: a section header, one Ethernet interface (µs), enhanced packet blocks.
+NG_HDR = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28) + struct.pack("<IIHHII", 1, 20, 1, 0, 0, 20)
+EPB = struct.Struct("<IIIIIII")
+
+
 class Writer:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pcapng: bool = False) -> None:
         self.fh = path.open("wb")
-        self.fh.write(PCAP_HDR)
+        self.fh.write(NG_HDR if pcapng else PCAP_HDR)
+        self.pcapng = pcapng
         self.t = 1_718_000_000_000_000  # microseconds
         self.packets = 0
 
@@ -58,8 +64,14 @@ class Writer:
         ip = IP.pack(0x45, 0, 20 + len(l4), 0, 0x4000, 64, proto, 0, src, dst)
         frame = ETH + ip + l4
         self.t += 50
-        self.fh.write(REC.pack(self.t // 1_000_000, self.t % 1_000_000, len(frame), len(frame)))
-        self.fh.write(frame)
+        if self.pcapng:
+            pad = -len(frame) % 4
+            blen = 32 + len(frame) + pad
+            self.fh.write(EPB.pack(6, blen, 0, self.t >> 32, self.t & 0xFFFFFFFF, len(frame), len(frame)))
+            self.fh.write(frame + b"\x00" * pad + struct.pack("<I", blen))
+        else:
+            self.fh.write(REC.pack(self.t // 1_000_000, self.t % 1_000_000, len(frame), len(frame)))
+            self.fh.write(frame)
         self.packets += 1
 
     def tcp(self, src: bytes, dst: bytes, sp: int, dp: int, seq: int, ack: int, flags: int, data: bytes = b"") -> None:
@@ -116,8 +128,8 @@ NAMES = [
 ]
 
 
-def bulk(path: Path, megabytes: int) -> int:
-    w = Writer(path)
+def bulk(path: Path, megabytes: int, pcapng: bool = False) -> int:
+    w = Writer(path, pcapng)
     target = megabytes * 1_000_000
     conn = 0
     while w.fh.tell() < target:
@@ -131,8 +143,8 @@ def bulk(path: Path, megabytes: int) -> int:
     return w.packets
 
 
-def handshakes(path: Path, packets: int) -> int:
-    w = Writer(path)
+def handshakes(path: Path, packets: int, pcapng: bool = False) -> int:
+    w = Writer(path, pcapng)
     conn = 0
     while w.packets < packets:
         name = f"node{conn % 997}.{NAMES[conn % len(NAMES)]}"
@@ -153,8 +165,12 @@ def main() -> None:
     ap.add_argument("path", type=Path)
     ap.add_argument("--mb", type=int, default=500, help="bulk: size in MB")
     ap.add_argument("--packets", type=int, default=120_000, help="handshake: packet count")
+    ap.add_argument("--pcapng", action="store_true", help="write pcapng (as Wireshark/dumpcap do) instead of pcap")
     args = ap.parse_args()
-    n = bulk(args.path, args.mb) if args.kind == "bulk" else handshakes(args.path, args.packets)
+    if args.kind == "bulk":
+        n = bulk(args.path, args.mb, args.pcapng)
+    else:
+        n = handshakes(args.path, args.packets, args.pcapng)
     print(f"{args.path}: {n} packets, {args.path.stat().st_size / 1e6:.0f} MB")
 
 

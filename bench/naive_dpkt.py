@@ -10,7 +10,8 @@ import dpkt
 def main(path: str) -> None:
     names = 0
     with open(path, "rb") as fh:
-        for _ts, buf in dpkt.pcap.Reader(fh):
+        reader = dpkt.pcapng.Reader(fh) if path.endswith(".pcapng") else dpkt.pcap.Reader(fh)
+        for _ts, buf in reader:
             try:
                 ip = dpkt.ethernet.Ethernet(buf).data
                 l4 = ip.data
