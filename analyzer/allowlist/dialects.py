@@ -164,3 +164,15 @@ def is_wildcard(dialect: str, pattern: str) -> bool:
     if dialect in ("squid", "aws"):
         return pattern.startswith(".")
     return "*" in pattern
+
+
+def exact_name(dialect: str, pattern: str) -> str | None:
+    """The single name ``pattern`` matches when it has no wildcard in ``dialect``; None for a
+    wildcard or an invalid pattern.  Lets a caller look such entries up by name instead of
+    trying every matcher on every name."""
+    try:
+        compile_pattern(dialect, pattern)
+    except (InvalidPattern, ValueError):
+        return None
+    name = pattern.lower().rstrip(".")
+    return None if is_wildcard(dialect, name) else name

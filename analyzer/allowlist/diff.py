@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.allowlist.dialects import matcher_or_never
+from analyzer.allowlist.dialects import exact_name, matcher_or_never
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
 from analyzer.naming import transport_of
@@ -80,6 +80,15 @@ def diff(
     out = Diff(dialect)
     entries = allowlist.entries
     matchers = [matcher_or_never(dialect, e.pattern)[0] if e.kind != "address" else None for e in entries]
+    # Entries without a wildcard are looked up by name; only the others are tried one by one.
+    by_name: dict[str, list[int]] = {}
+    tried: list[int] = []
+    for j, e in enumerate(entries):
+        name = exact_name(dialect, e.pattern) if e.kind != "address" else None
+        if name is not None:
+            by_name.setdefault(name, []).append(j)
+        else:
+            tried.append(j)
     used = [False] * len(entries)
     contacted: set[str] = set()
     for i, row in enumerate(summary.rows):
@@ -91,13 +100,15 @@ def diff(
         if fqdn:
             contacted.add(fqdn)
         name_hits = []
-        for j, e in enumerate(entries):
+        for j in tried:
             m = matchers[j]
             if m is not None:
                 if fqdn is not None and m(fqdn):
                     name_hits.append(j)
-            elif address is not None and _address_entry_matches(e, address):
+            elif address is not None and _address_entry_matches(entries[j], address):
                 name_hits.append(j)
+        if fqdn is not None and fqdn in by_name:
+            name_hits = sorted(name_hits + by_name[fqdn])  # entry order decides which entry is named
         full = [j for j in name_hits if protocol_allowed(entries[j], protocol) and entries[j].allows_port(port)]
         for j in name_hits:
             used[j] = True  # a name match makes an entry "used" even when its port is wrong
@@ -141,6 +152,8 @@ def diff(
         if verdict != "ok":
             reason += f"; the capture shows {verdict}, a likely cause of the failed install"
         out.missing.append({**base, "reason": reason})
+    qnames = dns.column("qname")
+    asked = set(qnames)
     for j, e in enumerate(entries):
         if not used[j]:
             out.excess.append(
@@ -148,7 +161,7 @@ def diff(
                     "entry": e.pattern,
                     "line": e.line,
                     "file": e.file,
-                    "reason": "no observed connection matched it" + _dns_hint(e, dialect, dns),
+                    "reason": "no observed connection matched it" + _dns_hint(e, dialect, qnames, asked),
                 }
             )
     seen: set[str] = set()
@@ -168,9 +181,13 @@ def diff(
     return out
 
 
-def _dns_hint(entry: Entry, dialect: str, dns: Table) -> str:
-    m, _ = matcher_or_never(dialect, entry.pattern)
-    names = [q for q in dns.column("qname") if m(q)]
+def _dns_hint(entry: Entry, dialect: str, qnames: list[str], asked: set[str]) -> str:
+    exact = exact_name(dialect, entry.pattern)
+    if exact is not None:
+        names = [exact] if exact in asked else []
+    else:
+        m, _ = matcher_or_never(dialect, entry.pattern)
+        names = [q for q in qnames if m(q)]
     if names:
         return f" (only DNS lookups: {', '.join(sorted(set(names))[:3])})"
     return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.allowlist.dialects import InvalidPattern, compile_pattern, matches
+from analyzer.allowlist.dialects import DIALECTS, InvalidPattern, compile_pattern, matches
 
 # Azure Firewall FAQ, "How do wildcards work in target URLs and target FQDNs in application rules?"
 # (learn.microsoft.com/azure/firewall/firewall-faq): *.contoso.com matches subdomains at any depth but
@@ -110,3 +110,34 @@ def test_invalid_patterns_are_rejected(dialect: str, pattern: str) -> None:
 
 def test_case_and_trailing_dot_do_not_matter() -> None:
     assert matches("azure", "*.Contoso.COM", "WWW.contoso.com.")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "api.charmhub.io",
+        "API.Charmhub.IO.",
+        "*.charmhub.io",
+        "*charmhub.io",
+        ".charmhub.io",
+        "**.charmhub.io",
+        "*",
+        "www.*.com",
+        "bad..name",
+        "ex*ample.com",
+    ],
+)
+def test_exact_name_is_the_only_name_the_matcher_accepts(dialect: str, pattern: str) -> None:
+    """The diff looks entries with an exact name up in a dict: that must equal trying the matcher."""
+    from analyzer.allowlist.dialects import exact_name, is_wildcard, matcher_or_never
+
+    name = exact_name(dialect, pattern)
+    m, invalid = matcher_or_never(dialect, pattern)
+    probes = ["api.charmhub.io", "charmhub.io", "x.api.charmhub.io", "api.charmhub.io.evil", "www.sun.com", "a"]
+    if name is None:  # a wildcard or an invalid pattern: never looked up, always tried
+        assert invalid is not None or is_wildcard(dialect, pattern.lower())
+        return
+    assert invalid is None
+    assert [p for p in probes if m(p)] == ([name] if name in probes else [])
+    assert m(name)
