@@ -182,7 +182,7 @@ def run_pcap(
             else:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end]))
         if progress is not None:
-            progress(reader.bytes_read, size, index)
+            progress(reader.file_bytes_read, size, index)
         if corrupt is not None:
             break
     reader.record_tail(0 if corrupt is not None else len(buf) - pos, index, corrupt)
@@ -447,7 +447,7 @@ def run_pcapng(
             else:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end], if_id))
         if progress is not None:
-            progress(reader.bytes_read, size, index)
+            progress(reader.file_bytes_read, size, index)
         if stopped:
             break
     section.packets = index

@@ -225,8 +225,8 @@ def analyze_stream(
         for i, frame in enumerate(reader, 1):
             engine.frame(frame)
             if i % 20000 == 0:
-                progress(reader.bytes_read, size, i)
-        progress(reader.bytes_read, size, engine.stats.packets)
+                progress(reader.file_bytes_read, size, i)
+        progress(reader.file_bytes_read, size, engine.stats.packets)
     flows = engine.close()
     flow_rows, http_rows, observations = _flow_rows(flows)
     tables = {

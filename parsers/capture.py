@@ -325,6 +325,14 @@ class CaptureReader:
         ts_ns = ticks * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
         return Frame(index, ts_ns, iface.linktype, caplen, wirelen, bytes(body[off : off + caplen]), if_id)
 
+    @property
+    def file_bytes_read(self) -> int:
+        """Bytes taken from the file so far, what progress against the file size is measured in:
+        compressed bytes for a gzip'd capture (``bytes_read`` counts decompressed ones)."""
+        if isinstance(self._stream, _Gunzip):
+            return self._stream.raw_read
+        return self.bytes_read + 4  # the magic number, read before any chunk
+
     # -- raw access for the analyzer's fast path ----------------------------------------------
 
     @property
@@ -419,10 +427,14 @@ class _Gunzip:
         self._done = False
         self.cut = False
         self.error: str | None = None
+        self.raw_read = len(prefix)  # compressed bytes taken from the file
 
     def _pump(self) -> None:
-        chunk = self._pending or self._raw.read(self.RAW_CHUNK)
-        self._pending = b""
+        if self._pending:
+            chunk, self._pending = self._pending, b""
+        else:
+            chunk = self._raw.read(self.RAW_CHUNK)
+            self.raw_read += len(chunk)
         if not chunk:
             self._done = True
             self.cut = self._started and not self._inflate.eof
