@@ -27,8 +27,8 @@ CLIENT_BUFFER = 64 * 1024
 SERVER_BUFFER = 16 * 1024
 MAX_HTTP_TARGETS = 16
 
-# Client-side sniffer states
-DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE = range(8)
+# Client-side sniffer states; CHUNKED steps over a chunked request body, CHUNK_TRAILERS over its trailers.
+DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE, CHUNKED, CHUNK_TRAILERS = range(10)
 # Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
 
@@ -250,6 +250,10 @@ class Flow:
                     if not self._http_request(stream):
                         return
                     continue
+                if self.c_state in (CHUNKED, CHUNK_TRAILERS):
+                    if not self._chunked_body(stream):
+                        return
+                    continue
                 if self.c_state == TUNNEL_WAIT:
                     return  # the tunnel starts after the proxy's answer
                 if self.c_state == DNS and not self._dns_tcp(stream, on_dns, ts):
@@ -324,9 +328,33 @@ class Flow:
         else:
             self._count_target("", self.sport, "none", False)
         if req.chunked:
-            self._client_done()  # we do not follow chunked uploads; later requests stay uncounted
-            return False
+            # The body is stepped over chunk by chunk: only size lines are read, the data is skipped
+            # as it arrives, and the next request on the connection is counted too.
+            stream.consume(req.head_length)
+            self.c_state = CHUNKED
+            return True
         stream.consume(req.head_length + (req.content_length or 0))
+        return True
+
+    def _chunked_body(self, stream: Stream) -> bool:
+        """Step over one chunk, or the trailers after the last; False when more bytes are needed."""
+        buf = stream.data
+        if self.c_state == CHUNK_TRAILERS:
+            used = httpp.chunked_trailer_length(buf)
+            if used is None:
+                return False
+            stream.consume(used)
+            self.c_state = HTTP
+            return True
+        step = httpp.parse_chunk_size(buf)
+        if step is None:
+            return False
+        size, used = step
+        if size == 0:
+            stream.consume(used)
+            self.c_state = CHUNK_TRAILERS
+        else:
+            stream.consume(used + size + 2)  # the data and its CRLF, skipped as they arrive
         return True
 
     def _count_target(self, host: str, port: int, source: str, via_proxy: bool) -> None:
@@ -356,7 +384,7 @@ class Flow:
                     self._open_tunnel(on_error, on_dns, ts)
                 self._server_done()
                 return
-            if self.c_state in (HTTP, TUNNEL_WAIT) or (self.c_state == DONE and self.requests):
+            if self.c_state in (HTTP, TUNNEL_WAIT, CHUNKED, CHUNK_TRAILERS) or (self.c_state == DONE and self.requests):
                 resp = httpp.parse_response(bytes(stream.data))
                 if resp is None:
                     if stream.overflow:

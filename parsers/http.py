@@ -2,7 +2,9 @@
 
 Recognised by content on any port.  :func:`parse_request` returns ``None`` until the blank
 line that ends the head has arrived; the caller uses ``head_length`` and the body framing
-(``content_length`` / ``chunked``) to find the next pipelined request.
+(``content_length`` / ``chunked``) to find the next pipelined request.  A chunked body is
+stepped over with :func:`parse_chunk_size` and :func:`chunked_trailer_length`, which need
+only the size lines and the trailers, never the chunk data.
 """
 
 from __future__ import annotations
@@ -196,3 +198,37 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9_.*-]+$|^[0-9A-Fa-f:.]+$")
 def is_authority(host: str) -> bool:
     """Could ``host`` be a DNS name or an IP address (as opposed to a path like "/")?"""
     return bool(host) and _HOSTNAME.match(host) is not None
+
+
+MAX_CHUNK_LINE = 4096  # a chunk-size line with extensions; longer is not HTTP
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def parse_chunk_size(buf: bytes | bytearray) -> tuple[int, int] | None:
+    """The size line of one chunk (RFC 9112 section 7.1): ``(chunk size, bytes the line took)``.
+
+    None until the line's CRLF has arrived; ParseError when the size is not hexadecimal or the
+    line is too long.  Chunk extensions (``;name=value``) are allowed and ignored.
+    """
+    end = buf.find(b"\r\n", 0, MAX_CHUNK_LINE + 2)
+    if end < 0:
+        if len(buf) > MAX_CHUNK_LINE:
+            raise ParseError("chunk-size line too long", "http")
+        return None
+    size = bytes(buf[:end]).split(b";", 1)[0].rstrip(b" \t")
+    if not size or len(size) > 16 or not _HEX.issuperset(size):
+        raise ParseError(f"chunk size {escape_name(size[:20])!r} is not hexadecimal", "http")
+    return int(size, 16), end + 2
+
+
+def chunked_trailer_length(buf: bytes | bytearray) -> int | None:
+    """Bytes from just after the last (zero) chunk's size line through the blank line that ends
+    the trailer section: 2 with no trailers.  None until it has arrived; ParseError when too long."""
+    if buf[:2] == b"\r\n":
+        return 2
+    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD)
+    if end < 0:
+        if len(buf) >= MAX_HEAD:
+            raise ParseError("chunked body trailers larger than 64 KiB", "http")
+        return None
+    return end + 4

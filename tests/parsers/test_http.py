@@ -370,3 +370,48 @@ def test_lf_lines_then_crlf_blank_line() -> None:
     assert req is not None and req.head_length == len(head)
     req = parse_request(head + b"ab\n\ncd")
     assert req is not None and req.head_length == len(head) and req.content_length == 6
+
+
+# -- chunked bodies (RFC 9112 section 7.1), stepped over without reading the data -------------------
+
+from parsers.http import MAX_CHUNK_LINE, chunked_trailer_length, parse_chunk_size  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("line", "size"),
+    [
+        (b"1a\r\n", 0x1A),
+        (b"0\r\n", 0),
+        (b"FFFF\r\n", 0xFFFF),
+        (b"10;name=value\r\n", 0x10),  # a chunk extension
+        (b"10 ;ext\r\n", 0x10),  # whitespace before the extension, as some servers send
+        (b"000000000000000a\r\n", 10),
+    ],
+)
+def test_chunk_size_line_three_ways(line: bytes, size: int, stream_check) -> None:
+    assert stream_check(parse_chunk_size, line, trailers=(b"0123456789", b"\r\n", b"\x00" * 5)) == (size, len(line))
+
+
+@pytest.mark.parametrize("line", [b"\r\n", b"xyz\r\n", b"-1\r\n", b"0x10\r\n", b"1 2\r\n", b"12345678901234567\r\n"])
+def test_bad_chunk_size_lines_raise(line: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_chunk_size(line)
+
+
+def test_chunk_size_line_without_end_is_bounded() -> None:
+    assert parse_chunk_size(b"a;" + b"x" * (MAX_CHUNK_LINE - 2)) is None
+    with pytest.raises(ParseError):
+        parse_chunk_size(b"a;" + b"x" * MAX_CHUNK_LINE)
+
+
+@pytest.mark.parametrize(
+    "trailers", [b"\r\n", b"Checksum: abc\r\n\r\n", b"Expires: never\r\nX-Two: 2\r\n\r\n"], ids=["none", "one", "two"]
+)
+def test_trailers_three_ways(trailers: bytes, stream_check) -> None:
+    assert stream_check(chunked_trailer_length, trailers) == len(trailers)
+
+
+def test_oversized_trailers_raise() -> None:
+    assert chunked_trailer_length(b"X: " + b"y" * (MAX_HEAD - 10)) is None
+    with pytest.raises(ParseError):
+        chunked_trailer_length(b"X: " + b"y" * MAX_HEAD)

@@ -1,0 +1,106 @@
+"""A chunked upload on a keep-alive connection: the requests after it are counted too.
+
+Checked against tshark (its ``http.request`` frames and their Host headers) when it is installed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+from scapy.utils import wrpcap
+
+from analyzer.pipeline import analyze
+
+C, S = "10.0.0.5", "203.0.113.80"
+
+UPLOAD_HEAD = b"POST /v2/blobs/uploads HTTP/1.1\r\nHost: upload.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+LOOKALIKE = b"GET / HTTP/1.1\r\nHost: evil\r\n\r\n"  # chunk data that looks like a request
+BODY = b"".join(
+    [
+        b"400;part=1\r\n" + b"A" * 0x400 + b"\r\n",  # a chunk with an extension
+        b"%x\r\n" % len(LOOKALIKE) + LOOKALIKE + b"\r\n",
+        b"0\r\nChecksum: 1234\r\n\r\n",  # the last chunk and a trailer
+    ]
+)
+NEXT = b"GET /index HTTP/1.1\r\nHost: mirror.example.org\r\n\r\n"
+
+
+def _capture(path: Path, cuts: list[int], body: bytes = BODY) -> None:
+    """The client's bytes cut into segments at ``cuts`` (offsets into the whole client stream)."""
+    stream = UPLOAD_HEAD + body + NEXT
+    bounds = [0, *cuts, len(stream)]
+    pkts = [
+        Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="S", seq=99),
+        Ether() / IP(src=S, dst=C) / TCP(sport=80, dport=40001, flags="SA", seq=499, ack=100),
+        Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="A", seq=100, ack=500),
+    ]
+    for a, b in itertools.pairwise(bounds):
+        pkts.append(
+            Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="PA", seq=100 + a, ack=500) / stream[a:b]
+        )
+    reply = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    pkts.append(
+        Ether() / IP(src=S, dst=C) / TCP(sport=80, dport=40001, flags="PA", seq=500, ack=100 + len(stream)) / reply
+    )
+    for i, p in enumerate(pkts):
+        p.time = 1_718_000_000 + i / 1000
+    wrpcap(str(path), pkts)
+
+
+CUTS = {
+    "one-segment-each": [len(UPLOAD_HEAD), len(UPLOAD_HEAD) + len(BODY)],
+    "size-lines-split": [
+        len(UPLOAD_HEAD) + 2,
+        len(UPLOAD_HEAD) + 700,
+        len(UPLOAD_HEAD) + 0x400 + 13,
+        len(UPLOAD_HEAD) + 1040,
+    ],
+    "trailer-split": [len(UPLOAD_HEAD) + len(BODY) - 5, len(UPLOAD_HEAD) + len(BODY) - 1],
+    "all-in-one": [],
+}
+
+
+@pytest.mark.parametrize("cuts", CUTS, ids=list(CUTS))
+def test_requests_after_a_chunked_upload_are_counted(tmp_path: Path, cuts: str) -> None:
+    path = tmp_path / "chunked.pcap"
+    _capture(path, CUTS[cuts])
+    result = analyze(path)
+    flow = result.flows.rows[0]
+    assert flow["requests"] == 2
+    assert flow["http_hosts"] == ["upload.example.com", "mirror.example.org"]
+    assert {(r["host"], r["requests"]) for r in result.tables["http"].rows} == {
+        ("upload.example.com", 1),
+        ("mirror.example.org", 1),
+    }  # and not "evil": the chunk data is skipped, never read as a request
+    assert not result.parse_errors.rows
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_sees_the_same_requests(tmp_path: Path) -> None:
+    path = tmp_path / "chunked.pcap"
+    _capture(path, CUTS["size-lines-split"])
+    fields = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "http.request", "-T", "fields", "-e", "http.host"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    out = [host for frame in fields for host in frame.split(",")]  # two requests in one frame: "a,b"
+    ours = analyze(path).flows.rows[0]
+    assert out == ours["http_hosts"]
+    assert len(out) == ours["requests"]
+
+
+def test_a_broken_chunk_size_is_a_parse_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "broken.pcap"
+    _capture(path, [], body=b"zz\r\nnot hex\r\n0\r\n\r\n")
+    result = analyze(path)
+    assert result.flows.rows[0]["requests"] == 1  # the upload itself; nothing after the broken body
+    assert [r["layer"] for r in result.parse_errors.rows] == ["http"]
+    assert "not hexadecimal" in result.parse_errors.rows[0]["reason"]
