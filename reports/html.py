@@ -668,129 +668,102 @@ def _allowlist(ctx: _Ctx) -> str:
     parts = [intro]
 
     missing = diff.get("missing") or []
-    parts.append(f'<h3 class="bad-h">Missing from the allowlist <span class="count">{len(missing)}</span></h3>')
-    if missing:
-        parts.append(
-            _table(
-                [
-                    _Col("Name", "name", cls="name"),
-                    _Col("Protocol", "protocol"),
-                    _Col("Port", "port", num=True),
-                    _Col("Verdict", "verdict"),
-                    _Col("Count", "count", num=True),
-                    _Col("Why", "reason", cls="detail"),
-                ],
-                [
-                    [
-                        _name_cell(m.get("fqdn"), m.get("address")),
-                        (esc(m.get("protocol")), None),
-                        (_num(m.get("port")), None),
-                        (_chip(m.get("verdict")), None),
-                        (_num(m.get("count")), None),
-                        (esc(m.get("reason")), None),
-                    ]
-                    for m in missing
-                ],
-            )
+    parts.append(
+        _part(
+            "Missing from the allowlist",
+            "bad-h",
+            _rows_table([_NAME, _PROTOCOL, _PORT, _VERDICT, _COUNT, _WHY], missing),
+            len(missing),
+            "Every name the install used is requested.",
         )
-    else:
-        parts.append('<p class="empty good">Every name the install used is requested.</p>')
-
+    )
     blocked = diff.get("blocked_but_allowed") or []
-    parts.append(f'<h3 class="bad-h">Allowed but blocked <span class="count">{len(blocked)}</span></h3>')
-    if blocked:
-        parts.append(
-            _table(
-                [
-                    _Col("Name", "name", cls="name"),
-                    _Col("Protocol", "protocol"),
-                    _Col("Port", "port", num=True),
-                    _Col("Verdict", "verdict"),
-                    _Col("Entry", "entry", cls="name"),
-                    _Col("Why", "reason", cls="detail"),
-                ],
-                [
-                    [
-                        _name_cell(b.get("fqdn"), b.get("address")),
-                        (esc(b.get("protocol")), None),
-                        (_num(b.get("port")), None),
-                        (_chip(b.get("verdict")), None),
-                        (_entry_cell(b.get("entry"), b.get("entry_line")), None),
-                        (esc(b.get("reason")), None),
-                    ]
-                    for b in blocked
-                ],
-            )
+    parts.append(
+        _part(
+            "Allowed but blocked",
+            "bad-h",
+            _rows_table([_NAME, _PROTOCOL, _PORT, _VERDICT, _ENTRY, _WHY], blocked),
+            len(blocked),
+            "No requested name failed in the capture.",
         )
-    else:
-        parts.append('<p class="empty good">No requested name failed in the capture.</p>')
-
+    )
     dns_only = diff.get("dns_only") or []
-    if dns_only:
-        parts.append(f'<h3>Looked up but never connected <span class="count">{len(dns_only)}</span></h3>')
-        parts.append(
-            _table(
-                [
-                    _Col("Name", "name", cls="name"),
-                    _Col("Type", "qtype"),
-                    _Col("Answers", "answers", cls="addr"),
-                    _Col("Why", "reason", cls="detail"),
-                ],
-                [
-                    [
-                        (_host(d.get("fqdn")), None),
-                        (esc(d.get("qtype")), None),
-                        (_host(", ".join(str(a) for a in d.get("answers") or [])), None),
-                        (esc(d.get("reason")), None),
-                    ]
-                    for d in dns_only
-                ],
-            )
+    parts.append(
+        _part(
+            "Looked up but never connected",
+            "",
+            _rows_table([_FQDN, _QTYPE, _ANSWERS, _WHY], dns_only),
+            len(dns_only),
+            None,
         )
-
+    )
     excess = diff.get("excess") or []
-    parts.append(f'<h3 class="warn-h">Requested but never used <span class="count">{len(excess)}</span></h3>')
-    if excess:
-        table = _table(
-            [_Col("Entry", "entry", cls="name"), _Col("Where", "line"), _Col("Why", "reason", cls="detail")],
-            [
-                [
-                    (_host(x.get("entry")), None),
-                    (_where(x.get("file"), x.get("line")), None),
-                    (esc(x.get("reason")), None),
-                ]
-                for x in excess
-            ],
+    parts.append(
+        _part(
+            "Requested but never used",
+            "warn-h",
+            _rows_table([_ENTRY_NAME, _WHERE, _WHY], excess),
+            len(excess),
+            "Every entry was used.",
+            f"{len(excess):,} entries no observed connection matched",
         )
-        parts.append(_collapsible(table, len(excess), f"{len(excess):,} entries no observed connection matched"))
-    else:
-        parts.append('<p class="empty good">Every entry was used.</p>')
-
+    )
     lint = diff.get("lint") or []
-    parts.append(f'<h3 class="warn-h">Allowlist lint <span class="count">{len(lint)}</span></h3>')
-    if lint:
-        table = _table(
-            [
-                _Col("Entry", "entry", cls="name"),
-                _Col("Where", "line"),
-                _Col("Problem", "problem"),
-                _Col("Detail", "detail", cls="detail"),
-            ],
-            [
-                [
-                    (_host(x.get("entry")), None),
-                    (_where(x.get("file"), x.get("line")), None),
-                    (f'<span class="tag">{esc(x.get("problem"))}</span>', None),
-                    (esc(x.get("detail")), None),
-                ]
-                for x in lint
-            ],
+    parts.append(
+        _part(
+            "Allowlist lint",
+            "warn-h",
+            _rows_table([_ENTRY_NAME, _WHERE, _PROBLEM, _DETAIL], lint),
+            len(lint),
+            "No problem found in the request.",
+            f"{len(lint):,} findings: {_tally(str(x.get('problem') or '') for x in lint)}",
         )
-        problems = _tally(str(x.get("problem") or "") for x in lint)
-        parts.append(_collapsible(table, len(lint), f"{len(lint):,} findings: {problems}"))
-    else:
-        parts.append('<p class="empty good">No problem found in the request.</p>')
+    )
     return _section("allowlist", "Allowlist comparison", "".join(parts))
+
+
+# The allowlist tables' columns: a header and how a record of the diff fills the cell.
+_Cell = Callable[[dict[str, Any]], tuple[str, str | None]]
+_NAME: tuple[_Col, _Cell] = (_Col("Name", "name", cls="name"), lambda r: _name_cell(r.get("fqdn"), r.get("address")))
+_FQDN: tuple[_Col, _Cell] = (_Col("Name", "name", cls="name"), lambda r: (_host(r.get("fqdn")), None))
+_PROTOCOL: tuple[_Col, _Cell] = (_Col("Protocol", "protocol"), lambda r: (esc(r.get("protocol")), None))
+_PORT: tuple[_Col, _Cell] = (_Col("Port", "port", num=True), lambda r: (_num(r.get("port")), None))
+_VERDICT: tuple[_Col, _Cell] = (_Col("Verdict", "verdict"), lambda r: (_chip(r.get("verdict")), None))
+_COUNT: tuple[_Col, _Cell] = (_Col("Count", "count", num=True), lambda r: (_num(r.get("count")), None))
+_ENTRY: tuple[_Col, _Cell] = (
+    _Col("Entry", "entry", cls="name"),
+    lambda r: (_entry_cell(r.get("entry"), r.get("entry_line")), None),
+)
+_ENTRY_NAME: tuple[_Col, _Cell] = (_Col("Entry", "entry", cls="name"), lambda r: (_host(r.get("entry")), None))
+_WHERE: tuple[_Col, _Cell] = (_Col("Where", "line"), lambda r: (_where(r.get("file"), r.get("line")), None))
+_QTYPE: tuple[_Col, _Cell] = (_Col("Type", "qtype"), lambda r: (esc(r.get("qtype")), None))
+_ANSWERS: tuple[_Col, _Cell] = (
+    _Col("Answers", "answers", cls="addr"),
+    lambda r: (_host(", ".join(str(a) for a in r.get("answers") or [])), None),
+)
+_PROBLEM: tuple[_Col, _Cell] = (
+    _Col("Problem", "problem"),
+    lambda r: (f'<span class="tag">{esc(r.get("problem"))}</span>', None),
+)
+_WHY: tuple[_Col, _Cell] = (_Col("Why", "reason", cls="detail"), lambda r: (esc(r.get("reason")), None))
+_DETAIL: tuple[_Col, _Cell] = (_Col("Detail", "detail", cls="detail"), lambda r: (esc(r.get("detail")), None))
+
+
+def _rows_table(columns: Sequence[tuple[_Col, _Cell]], records: Iterable[dict[str, Any]]) -> str:
+    return _table([c for c, _ in columns], [[cell(r) for _, cell in columns] for r in records])
+
+
+def _part(title: str, tone: str, table: str, count: int, empty: str | None, folded: str = "") -> str:
+    """One part of the allowlist section: a heading with its count, then the table (folded behind
+    ``folded`` when long) or, with nothing to show, the ``empty`` note; nothing at all when
+    ``empty`` is None and there is nothing to show."""
+    if not count and empty is None:
+        return ""
+    cls = f' class="{tone}"' if tone else ""
+    head = f'<h3{cls}>{title} <span class="count">{count}</span></h3>'
+    if not count:
+        return head + f'<p class="empty good">{empty}</p>'
+    return head + (_collapsible(table, count, folded) if folded else table)
 
 
 def _tally(values: Iterable[str]) -> str:
