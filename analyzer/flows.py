@@ -27,8 +27,11 @@ CLIENT_BUFFER = 64 * 1024
 SERVER_BUFFER = 16 * 1024
 MAX_HTTP_TARGETS = 16
 
-# Client-side sniffer states; CHUNKED steps over a chunked request body, CHUNK_TRAILERS over its trailers.
-DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE, CHUNKED, CHUNK_TRAILERS = range(10)
+# Client-side sniffer states; CHUNKED steps over a chunked request body, CHUNK_TRAILERS over its trailers,
+# QUIC_INITIAL gathers the CRYPTO frames of a QUIC client's Initial packets.
+DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE, CHUNKED, CHUNK_TRAILERS, QUIC_INITIAL = range(11)
+# A QUIC client sends its ClientHello in its first few Initial packets; after this many we stop looking.
+MAX_QUIC_INITIALS = 8
 # Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
 
@@ -61,6 +64,9 @@ class Flow:
         "last_ns",
         "proto",
         "quic",
+        "quic_crypto",
+        "quic_initials",
+        "quic_keys",
         "requests",
         "rst_from",
         "s_bytes",
@@ -123,11 +129,15 @@ class Flow:
         self.requests = 0
         self.host_headers: list[str] = []  # distinct Host header values as sent, in order
         self.quic = False
+        self.quic_keys: quicp.InitialKeys | None = None  # from the client's first Initial
+        self.quic_crypto: dict[int, bytes] | None = None  # CRYPTO stream offset -> data
+        self.quic_initials = 0
         self.tls_hello = False  # a complete ClientHello was seen (TLS on any port)
         self.s_first: bytes | None = None
         self.dns_name: str | None = None
         self.c_state = DETECT
-        self.s_state = DETECT
+        # Nothing is read from a UDP server's datagrams (DNS has its own path): that side is settled.
+        self.s_state = DONE if proto == PROTO_UDP else DETECT
         self.c_stream: Stream | None = None
         self.s_stream: Stream | None = None
         self.fast_keys: tuple[bytes, bytes] | None = None
@@ -197,6 +207,7 @@ class Flow:
 
     def _client_done(self) -> None:
         self.c_state = DONE
+        self.quic_crypto = None
         if self.c_stream is not None:
             self.c_stream.release()
             self.c_stream = None
@@ -426,9 +437,57 @@ class Flow:
                 self.c_state = DONE
                 if payload[0] & 0xC0 == 0xC0 and quicp.parse_long_header(payload) is not None:
                     self.quic = True
+                    self.c_state = QUIC_INITIAL
+                    self._quic_datagram(payload, on_error)
+            elif from_client and self.c_state == QUIC_INITIAL and payload:
+                self._quic_datagram(payload, on_error)
         except ParseError as exc:
             if self.service is None:
                 return  # a UDP payload that is not QUIC is simply not QUIC, not an error
+            on_error(exc)
+
+    def _quic_datagram(self, datagram: bytes, on_error: ErrorSink) -> None:
+        """Gather the CRYPTO data of the client's Initial packets until the ClientHello is whole.
+
+        A datagram may coalesce several long-header packets; a short-header (1-RTT) packet means
+        the handshake is over.  Keys come from the first Initial's Destination Connection ID and
+        stay for the connection (RFC 9001 section 5.2); after a Retry the client's new Initial
+        carries a new one, so a packet that does not open with the first keys is tried with its own.
+        """
+        pos = 0
+        try:
+            while pos < len(datagram) and datagram[pos] & 0xC0 == 0xC0:
+                rest = datagram[pos:]
+                header = quicp.parse_long_header(rest)
+                if header is None or header.packet_type != quicp.INITIAL:
+                    pos += quicp.long_packet_length(rest)
+                    continue
+                if self.quic_keys is None:
+                    self.quic_keys = quicp.client_initial_keys(header.version, header.dcid)
+                    if self.quic_keys is None:  # Google QUIC: its own crypto, no SNI to be had here
+                        self._client_done()
+                        return
+                try:
+                    packet = quicp.open_initial(rest, self.quic_keys)
+                except ParseError:
+                    packet = quicp.open_initial(rest)  # after a Retry: the packet's own DCID
+                pos += packet.length
+                self.quic_initials += 1
+                crypto = self.quic_crypto if self.quic_crypto is not None else {}
+                self.quic_crypto = crypto
+                for offset, data in quicp.crypto_frames(packet.payload):
+                    crypto[offset] = data
+                hello = tlsp.parse_client_hello_message(_contiguous(crypto))
+                if hello is not None:
+                    self.sni = hello.sni
+                    self.ech = hello.ech
+                    self._client_done()
+                    return
+            short_header = pos < len(datagram) and datagram[pos] & 0xC0 == 0x40  # 1-RTT: the handshake is over
+            if short_header or self.quic_initials >= MAX_QUIC_INITIALS:
+                self._client_done()
+        except ParseError as exc:
+            self._client_done()
             on_error(exc)
 
     # ----------------------------------------------------------------------------- results
@@ -440,3 +499,15 @@ class Flow:
 
     def server_answered_tls(self) -> bool:
         return self.s_first is not None and tlsp.looks_like_tls_record(self.s_first)
+
+
+def _contiguous(pieces: dict[int, bytes]) -> bytes:
+    """The bytes from offset 0 on, as far as they run without a gap (pieces may overlap)."""
+    out = bytearray()
+    for offset in sorted(pieces):
+        if offset > len(out):
+            break
+        data = pieces[offset]
+        if offset + len(data) > len(out):
+            out += data[len(out) - offset :]
+    return bytes(out)

@@ -85,6 +85,23 @@ def parse_client_hello(buf: bytes) -> ClientHello | None:
     return _parse_body(bytes(handshake[4:need]))
 
 
+def parse_client_hello_message(buf: bytes) -> ClientHello | None:
+    """The ClientHello handshake message at the start of ``buf``, without a TLS record layer
+    (as QUIC carries it in CRYPTO frames); ``None`` means more bytes are needed."""
+    if len(buf) < 4:
+        if buf and buf[0] != HANDSHAKE_CLIENT_HELLO:
+            raise ParseError(f"first handshake message has type {buf[0]}, not ClientHello", "tls")
+        return None
+    if buf[0] != HANDSHAKE_CLIENT_HELLO:
+        raise ParseError(f"first handshake message has type {buf[0]}, not ClientHello", "tls")
+    need = 4 + int.from_bytes(buf[1:4], "big")
+    if need > MAX_CLIENT_HELLO:
+        raise ParseError(f"ClientHello length {need - 4} is implausible", "tls")
+    if len(buf) < need:
+        return None
+    return _parse_body(bytes(buf[4:need]))
+
+
 def _parse_body(body: bytes) -> ClientHello:
     end = len(body)
 

@@ -44,11 +44,12 @@ def _is_multicast(host: str) -> bool:
         return False
 
 
-def _names(a: Analysis) -> tuple[set[str], set[str], set[str]]:
+def _names(a: Analysis) -> tuple[set[str], set[str], set[str], set[str]]:
     dns = set(a.dns.column("qname"))
-    sni = {s.lower() for s in a.flows.column("sni") if s is not None}
+    sni = {r["sni"].lower() for r in a.flows if r["sni"] is not None and r["transport"] == "tcp"}
+    quic = {r["sni"].lower() for r in a.flows if r["sni"] is not None and r["transport"] == "udp"}
     http = {strip_port(h).lower().rstrip(".") for hs in a.flows.column("http_hosts") for h in (hs or [])}
-    return dns, sni, http
+    return dns, sni, quic, http
 
 
 @pytest.mark.parametrize("capture", _capture_ids())
@@ -59,7 +60,7 @@ def test_names_equal_tshark(capture: str) -> None:
     path = CORPUS / capture
     truth = read_truth(path.with_name(path.name + ".truth.tsv"))
     result = analyze(path)
-    dns, sni, http = _names(result)
+    dns, sni, quic, http = _names(result)
 
     internal = result.parse_errors.where(layer="internal").rows
     assert not internal, f"decoder bugs surfaced as internal errors: {internal}"
@@ -76,6 +77,7 @@ def test_names_equal_tshark(capture: str) -> None:
     assert dns == expected_dns
 
     assert sni == truth.tls
+    assert quic == truth.quic  # the ClientHello of QUIC Initials, decrypted as tshark does
 
     expected_http = set()
     for host in truth.http:

@@ -20,6 +20,7 @@ from parsers.tls import (
     looks_like_client_hello,
     looks_like_tls_record,
     parse_client_hello,
+    parse_client_hello_message,
 )
 
 
@@ -313,3 +314,18 @@ def test_looks_like_tls_record() -> None:
     assert not looks_like_tls_record(b"HTTP/1.1 200 OK\r\n")
     assert not looks_like_tls_record(b"\x16\x03")
     assert not looks_like_tls_record(b"\x18\x03\x03\x00\x01")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_client_hello_message_without_records_three_ways(case: str, stream_check, dig_escape) -> None:
+    """QUIC carries the handshake message in CRYPTO frames, with no TLS record layer."""
+    hello, _sizes = CASES[case]
+    got = stream_check(parse_client_hello_message, hello.message())
+    assert got == hello.expected(dig_escape)
+
+
+def test_client_hello_message_of_another_type_raises() -> None:
+    with pytest.raises(ParseError):
+        parse_client_hello_message(b"\x02\x00\x00\x04abcd")  # ServerHello
+    with pytest.raises(ParseError):
+        parse_client_hello_message(b"\x0b")  # Certificate, known from the first byte
