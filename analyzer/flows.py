@@ -30,8 +30,14 @@ MAX_HTTP_TARGETS = 16
 # Client-side sniffer states; CHUNKED steps over a chunked request body, CHUNK_TRAILERS over its trailers,
 # QUIC_INITIAL gathers the CRYPTO frames of a QUIC client's Initial packets.
 DETECT, TLS, HTTP, TUNNEL_WAIT, TUNNEL, DNS, SOCKS, DONE, CHUNKED, CHUNK_TRAILERS, QUIC_INITIAL = range(11)
-# A QUIC client sends its ClientHello in its first few Initial packets; after this many we stop looking.
+CHUNK_DATA_END = 11  # the line ending after a chunk's data
+# A QUIC client sends its ClientHello in its first few Initial packets; after this many Initials, or
+# this many datagrams (a Version Negotiation round first, say), we stop looking.
 MAX_QUIC_INITIALS = 8
+MAX_QUIC_DATAGRAMS = 16
+# The CRYPTO pieces kept while a ClientHello is gathered: a real one comes in a handful.
+MAX_CRYPTO_PIECES = 64
+MAX_CRYPTO_BYTES = 1 << 16
 # Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
 
@@ -65,6 +71,7 @@ class Flow:
         "proto",
         "quic",
         "quic_crypto",
+        "quic_datagrams",
         "quic_initials",
         "quic_keys",
         "requests",
@@ -132,6 +139,7 @@ class Flow:
         self.quic_keys: quicp.InitialKeys | None = None  # from the client's first Initial
         self.quic_crypto: dict[int, bytes] | None = None  # CRYPTO stream offset -> data
         self.quic_initials = 0
+        self.quic_datagrams = 0
         self.tls_hello = False  # a complete ClientHello was seen (TLS on any port)
         self.s_first: bytes | None = None
         self.dns_name: str | None = None
@@ -261,7 +269,7 @@ class Flow:
                     if not self._http_request(stream):
                         return
                     continue
-                if self.c_state in (CHUNKED, CHUNK_TRAILERS):
+                if self.c_state in (CHUNKED, CHUNK_DATA_END, CHUNK_TRAILERS):
                     if not self._chunked_body(stream):
                         return
                     continue
@@ -348,7 +356,8 @@ class Flow:
         return True
 
     def _chunked_body(self, stream: Stream) -> bool:
-        """Step over one chunk, or the trailers after the last; False when more bytes are needed."""
+        """Step over one chunk, the line ending after its data, or the trailers after the last;
+        False when more bytes are needed."""
         buf = stream.data
         if self.c_state == CHUNK_TRAILERS:
             used = httpp.chunked_trailer_length(buf)
@@ -356,6 +365,13 @@ class Flow:
                 return False
             stream.consume(used)
             self.c_state = HTTP
+            return True
+        if self.c_state == CHUNK_DATA_END:
+            used = httpp.chunk_data_end(buf)
+            if used is None:
+                return False
+            stream.consume(used)
+            self.c_state = CHUNKED
             return True
         step = httpp.parse_chunk_size(buf)
         if step is None:
@@ -365,7 +381,8 @@ class Flow:
             stream.consume(used)
             self.c_state = CHUNK_TRAILERS
         else:
-            stream.consume(used + size + 2)  # the data and its CRLF, skipped as they arrive
+            stream.consume(used + size)  # the data, skipped as it arrives
+            self.c_state = CHUNK_DATA_END
         return True
 
     def _count_target(self, host: str, port: int, source: str, via_proxy: bool) -> None:
@@ -395,7 +412,9 @@ class Flow:
                     self._open_tunnel(on_error, on_dns, ts)
                 self._server_done()
                 return
-            if self.c_state in (HTTP, TUNNEL_WAIT, CHUNKED, CHUNK_TRAILERS) or (self.c_state == DONE and self.requests):
+            if self.c_state in (HTTP, TUNNEL_WAIT, CHUNKED, CHUNK_DATA_END, CHUNK_TRAILERS) or (
+                self.c_state == DONE and self.requests
+            ):
                 resp = httpp.parse_response(bytes(stream.data))
                 if resp is None:
                     if stream.overflow:
@@ -434,11 +453,11 @@ class Flow:
             if self.service is not None:
                 self._deliver_dns(payload, on_dns, ts)
             elif from_client and self.c_state == DETECT and payload:
-                self.c_state = DONE
-                if payload[0] & 0xC0 == 0xC0 and quicp.parse_long_header(payload) is not None:
-                    self.quic = True
+                if payload[0] & 0xC0 == 0xC0:  # a long header: QUIC, perhaps
                     self.c_state = QUIC_INITIAL
                     self._quic_datagram(payload, on_error)
+                else:
+                    self.c_state = DONE
             elif from_client and self.c_state == QUIC_INITIAL and payload:
                 self._quic_datagram(payload, on_error)
         except ParseError as exc:
@@ -453,13 +472,21 @@ class Flow:
         the handshake is over.  Keys come from the first Initial's Destination Connection ID and
         stay for the connection (RFC 9001 section 5.2); after a Retry the client's new Initial
         carries a new one, so a packet that does not open with the first keys is tried with its own.
+        A version we cannot read (a Version Negotiation probe, say) ends only that datagram: the
+        client may start over with one we can, on the same ports.
         """
+        self.quic_datagrams += 1
         pos = 0
         try:
             while pos < len(datagram) and datagram[pos] & 0xC0 == 0xC0:
                 rest = datagram[pos:]
+                if len(rest) < 5 or not quicp.is_known_version(int.from_bytes(rest[1:5], "big")):
+                    break
                 header = quicp.parse_long_header(rest)
-                if header is None or header.packet_type != quicp.INITIAL:
+                if header is None:
+                    raise ParseError("QUIC long header cut short", "quic")
+                self.quic = True
+                if header.packet_type != quicp.INITIAL:
                     pos += quicp.long_packet_length(rest)
                     continue
                 if self.quic_keys is None:
@@ -467,28 +494,42 @@ class Flow:
                     if self.quic_keys is None:  # Google QUIC: its own crypto, no SNI to be had here
                         self._client_done()
                         return
+                if self.quic_initials >= MAX_QUIC_INITIALS:
+                    self._client_done()
+                    return
+                self.quic_initials += 1
                 try:
                     packet = quicp.open_initial(rest, self.quic_keys)
                 except ParseError:
                     packet = quicp.open_initial(rest)  # after a Retry: the packet's own DCID
                 pos += packet.length
-                self.quic_initials += 1
-                crypto = self.quic_crypto if self.quic_crypto is not None else {}
-                self.quic_crypto = crypto
                 for offset, data in quicp.crypto_frames(packet.payload):
-                    crypto[offset] = data
-                hello = tlsp.parse_client_hello_message(_contiguous(crypto))
-                if hello is not None:
-                    self.sni = hello.sni
-                    self.ech = hello.ech
-                    self._client_done()
-                    return
+                    self._add_crypto(offset, data)
+                if self.quic_crypto and 0 in self.quic_crypto:
+                    hello = tlsp.parse_client_hello_message(_contiguous(self.quic_crypto))
+                    if hello is not None:
+                        self.sni = hello.sni
+                        self.ech = hello.ech
+                        self._client_done()
+                        return
             short_header = pos < len(datagram) and datagram[pos] & 0xC0 == 0x40  # 1-RTT: the handshake is over
-            if short_header or self.quic_initials >= MAX_QUIC_INITIALS:
+            if short_header or self.quic_initials >= MAX_QUIC_INITIALS or self.quic_datagrams >= MAX_QUIC_DATAGRAMS:
                 self._client_done()
         except ParseError as exc:
             self._client_done()
             on_error(exc)
+
+    def _add_crypto(self, offset: int, data: bytes) -> None:
+        """Keep one CRYPTO piece; a shorter re-send at an offset already held does not replace it."""
+        if not data:
+            return
+        pieces = self.quic_crypto if self.quic_crypto is not None else {}
+        self.quic_crypto = pieces
+        held = pieces.get(offset)
+        if held is None or len(data) > len(held):
+            pieces[offset] = data
+        if len(pieces) > MAX_CRYPTO_PIECES or sum(map(len, pieces.values())) > MAX_CRYPTO_BYTES:
+            raise ParseError("QUIC CRYPTO data in too many pieces for a ClientHello", "quic")
 
     # ----------------------------------------------------------------------------- results
 

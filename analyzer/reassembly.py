@@ -37,9 +37,13 @@ class Stream:
             return False
         if self.base is None:
             self.base = seq
-        offset = (seq - self.base) % _MOD
-        if offset >= _HALF:  # before byte 0
-            back = _MOD - offset
+        # The offset nearest the current end: a stream whose reader skipped a multi-gigabyte body
+        # is far past 2**31 bytes, where an offset taken from byte 0 modulo 2**32 would be wrong.
+        end = self.end
+        delta = (seq - self.base - end) % _MOD
+        offset = end + (delta - _MOD if delta >= _HALF else delta)
+        if offset < 0:  # before byte 0
+            back = -offset
             if not self.anchored and self.start == 0 and back <= self.limit:
                 self._rebase(back)
                 offset = 0

@@ -76,6 +76,8 @@ def main() -> None:
             ),
             "dpkt-naive": timed([sys.executable, str(ROOT / "bench" / "naive_dpkt.py"), str(path)]),
         }
+        if name.endswith(".pcap"):  # the floor: a bare loop over the record headers, nothing decoded
+            runs["walk-floor"] = timed([sys.executable, str(ROOT / "bench" / "walk_floor.py"), str(path)], REPEAT)
         if have_tshark:
             runs["tshark"] = timed(
                 [

@@ -204,31 +204,53 @@ MAX_CHUNK_LINE = 4096  # a chunk-size line with extensions; longer is not HTTP
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
+def _line_end(buf: bytes | bytearray, start: int, limit: int) -> int | None:
+    """Index of the LF ending the line at ``start`` (a CR before it belongs to the ending: RFC 9112
+    section 2.2 lets a recipient take a bare LF as a line terminator, as request heads here do)."""
+    end = buf.find(b"\n", start, start + limit + 2)
+    return None if end < 0 else end
+
+
 def parse_chunk_size(buf: bytes | bytearray) -> tuple[int, int] | None:
     """The size line of one chunk (RFC 9112 section 7.1): ``(chunk size, bytes the line took)``.
 
-    None until the line's CRLF has arrived; ParseError when the size is not hexadecimal or the
-    line is too long.  Chunk extensions (``;name=value``) are allowed and ignored.
+    None until the line has ended; ParseError when the size is not hexadecimal or the line is
+    too long.  Chunk extensions (``;name=value``) are allowed and ignored.
     """
-    end = buf.find(b"\r\n", 0, MAX_CHUNK_LINE + 2)
-    if end < 0:
+    end = _line_end(buf, 0, MAX_CHUNK_LINE)
+    if end is None:
         if len(buf) > MAX_CHUNK_LINE:
             raise ParseError("chunk-size line too long", "http")
         return None
-    size = bytes(buf[:end]).split(b";", 1)[0].rstrip(b" \t")
-    if not size or len(size) > 16 or not _HEX.issuperset(size):
+    size = bytes(buf[:end]).rstrip(b"\r").split(b";", 1)[0].rstrip(b" \t")
+    digits = size.lstrip(b"0") or size[:1]  # leading zeros are allowed, and say nothing
+    if not size or len(digits) > 16 or not _HEX.issuperset(size):
         raise ParseError(f"chunk size {escape_name(size[:20])!r} is not hexadecimal", "http")
-    return int(size, 16), end + 2
+    return int(size, 16), end + 1
+
+
+def chunk_data_end(buf: bytes | bytearray) -> int | None:
+    """The line ending after a chunk's data: 2 for CRLF, 1 for a bare LF; None until it is there."""
+    if buf[:2] == b"\r\n":
+        return 2
+    if buf[:1] == b"\n":
+        return 1
+    if buf == b"\r" or not buf:
+        return None
+    raise ParseError("chunk data is not followed by a line ending", "http")
 
 
 def chunked_trailer_length(buf: bytes | bytearray) -> int | None:
-    """Bytes from just after the last (zero) chunk's size line through the blank line that ends
-    the trailer section: 2 with no trailers.  None until it has arrived; ParseError when too long."""
-    if buf[:2] == b"\r\n":
-        return 2
-    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD)
-    if end < 0:
-        if len(buf) >= MAX_HEAD:
-            raise ParseError("chunked body trailers larger than 64 KiB", "http")
-        return None
-    return end + 4
+    """Bytes from just after the last (zero) chunk's size line through the empty line that ends
+    the trailer section (1 or 2 with no trailers).  None until it has arrived; ParseError when the
+    trailers are too long."""
+    pos = 0
+    while True:
+        end = _line_end(buf, pos, MAX_HEAD - pos)
+        if end is None:
+            if len(buf) >= MAX_HEAD:
+                raise ParseError("chunked body trailers larger than 64 KiB", "http")
+            return None
+        if not bytes(buf[pos:end]).rstrip(b"\r"):
+            return end + 1
+        pos = end + 1

@@ -23,7 +23,7 @@ QUIC_V1 = 0x00000001
 QUIC_V2 = 0x6B3343CF
 INITIAL, ZERO_RTT, HANDSHAKE, RETRY = range(4)
 
-# Initial salts: RFC 9001 section 5.2, RFC 9369 section 3.3.1, and the drafts 23 to 32 (still seen
+# Initial salts: RFC 9001 section 5.2, RFC 9369 section 3.3.1, and the drafts 23 to 34 (still seen
 # from older clients; tshark reads them too).
 _SALT_V1 = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
 _SALT_V2 = bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9")
@@ -55,7 +55,7 @@ class InitialPacket:
     length: int  # bytes of the datagram this packet occupied (coalesced packets follow it)
 
 
-def _known_version(version: int) -> bool:
+def is_known_version(version: int) -> bool:
     # v1, v2, the IETF drafts (0xff0000xx) and Google's Q0xx/T0xx on IETF framing.
     return version in (QUIC_V1, QUIC_V2) or (version >> 8) == 0xFF0000 or version >> 24 in (0x51, 0x54)
 
@@ -68,7 +68,7 @@ def parse_long_header(buf: bytes) -> LongHeader | None:
     if first & 0xC0 != 0xC0:
         raise ParseError("not a QUIC long header (form/fixed bits)", "quic")
     version = _U32.unpack_from(buf, 1)[0]
-    if not _known_version(version):
+    if not is_known_version(version):
         raise ParseError(f"unknown QUIC version 0x{version:08x}", "quic")
     dlen = buf[5]
     if dlen > 20:
@@ -115,7 +115,7 @@ def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
 def client_initial_keys(version: int, dcid: bytes) -> InitialKeys | None:
     """The client's Initial keys for a connection that starts with ``dcid``; None for a version
     whose Initial protection is not the IETF one (Google QUIC)."""
-    if version == QUIC_V1:
+    if version == QUIC_V1 or 0xFF000021 <= version <= 0xFF000022:  # drafts 33 and 34 took the final salt
         salt, prefix = _SALT_V1, b"quic "
     elif version == QUIC_V2:
         salt, prefix = _SALT_V2, b"quicv2 "

@@ -104,3 +104,44 @@ def test_a_broken_chunk_size_is_a_parse_error_not_a_crash(tmp_path: Path) -> Non
     assert result.flows.rows[0]["requests"] == 1  # the upload itself; nothing after the broken body
     assert [r["layer"] for r in result.parse_errors.rows] == ["http"]
     assert "not hexadecimal" in result.parse_errors.rows[0]["reason"]
+
+
+# -- found in review: bare LF line endings, leading zeros, bodies past 2 GiB -------------------------
+
+from analyzer.flows import PROTO_TCP, Flow  # noqa: E402
+from parsers.transport import TCP_ACK, TCP_SYN  # noqa: E402
+from tests.support.quic_build import HAVE_TSHARK, tshark_hosts, write_tcp  # noqa: E402
+
+HEAD = b"POST /up HTTP/1.1\r\nHost: up.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+AFTER = b"GET /n HTTP/1.1\r\nHost: next.example.org\r\n\r\n"
+LINE_BODIES = {
+    "lf-only": b"5\nhello\n0\n\n",
+    "lf-size-lines": b"5\nhello\r\n0\n\r\n",
+    "lf-after-data": b"5\r\nhello\n0\r\n\r\n",
+    "lf-trailers": b"5\r\nhello\r\n0\r\nX-Checksum: 1\n\n",  # the next request's blank line must not end them
+    "leading-zeros": b"00000000000000005\r\nhello\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("body", LINE_BODIES, ids=list(LINE_BODIES))
+def test_line_endings_like_tshark(tmp_path: Path, body: str) -> None:
+    data = LINE_BODIES[body]
+    path = tmp_path / "c.pcap"
+    write_tcp(path, HEAD + data + AFTER, cuts=[len(HEAD), len(HEAD) + len(data)])
+    if HAVE_TSHARK:
+        assert tshark_hosts(path) == ["up.example.com", "next.example.org"]
+    row = analyze(path).flows.rows[0]
+    assert (row["requests"], row["http_hosts"]) == (2, ["up.example.com", "next.example.org"])
+
+
+@pytest.mark.parametrize("size", [0x7FFFFF00, 0x80000000, 0xFFFFFFF0, 0x100000010])
+def test_request_after_a_chunk_of_gigabytes(size: int) -> None:
+    """Only the last bytes of the chunk are sent: the skip needs none of the rest, and the next
+    segment's offset must be read near the stream's end, not modulo 2**32 from byte 0."""
+    first = HEAD + b"%x\r\n" % size
+    flow = Flow(1, PROTO_TCP, 4, "10.0.0.5", 40001, "203.0.113.80", 80, 0)
+    flow.tcp_packet(True, 999, TCP_SYN, b"", 60, 0, lambda e: None, lambda *a: None)
+    flow.tcp_packet(True, 1000, TCP_ACK, first, 60, 0, lambda e: None, lambda *a: None)
+    seq = (1000 + len(first) + size - 16) % (1 << 32)
+    flow.tcp_packet(True, seq, TCP_ACK, b"x" * 16 + b"\r\n0\r\n\r\n" + AFTER, 60, 0, lambda e: None, lambda *a: None)
+    assert flow.host_headers == ["up.example.com", "next.example.org"]

@@ -374,7 +374,7 @@ def test_lf_lines_then_crlf_blank_line() -> None:
 
 # -- chunked bodies (RFC 9112 section 7.1), stepped over without reading the data -------------------
 
-from parsers.http import MAX_CHUNK_LINE, chunked_trailer_length, parse_chunk_size  # noqa: E402
+from parsers.http import MAX_CHUNK_LINE, chunk_data_end, chunked_trailer_length, parse_chunk_size  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -415,3 +415,25 @@ def test_oversized_trailers_raise() -> None:
     assert chunked_trailer_length(b"X: " + b"y" * (MAX_HEAD - 10)) is None
     with pytest.raises(ParseError):
         chunked_trailer_length(b"X: " + b"y" * MAX_HEAD)
+
+
+@pytest.mark.parametrize(
+    ("line", "size"), [(b"1a\n", 0x1A), (b"0\n", 0), (b"10;x=y\n", 0x10), (b"0000000000000000001f\r\n", 0x1F)]
+)
+def test_chunk_size_line_with_bare_lf_or_leading_zeros(line: bytes, size: int, stream_check) -> None:
+    assert stream_check(parse_chunk_size, line, trailers=(b"abc", b"\n", b"\r\n")) == (size, len(line))
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"])
+def test_chunk_data_end_three_ways(ending: bytes, stream_check) -> None:
+    assert stream_check(chunk_data_end, ending, trailers=(b"5\r\n", b"0\n")) == len(ending)
+
+
+def test_chunk_data_without_line_ending_raises() -> None:
+    with pytest.raises(ParseError):
+        chunk_data_end(b"x\r\n")
+
+
+@pytest.mark.parametrize("trailers", [b"\n", b"A: 1\n\n", b"A: 1\r\nB: 2\n\r\n"], ids=["none", "lf", "mixed"])
+def test_trailers_with_bare_lf_three_ways(trailers: bytes, stream_check) -> None:
+    assert stream_check(chunked_trailer_length, trailers, trailers=(b"GET / HTTP/1.1\r\n\r\n",)) == len(trailers)
