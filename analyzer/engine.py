@@ -44,6 +44,8 @@ GENEVE_PORT = 6081
 GRE_UDP_PORT = 4754  # RFC 8086 GRE-in-UDP
 GTPU_PORT = 2152
 L2TP_PORT = 1701
+# A UDP flow on a tunnel port may carry tunnelled packets the decoder must open: never counted blind.
+_TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L2TP_PORT))
 TEREDO_PORT = 3544
 
 FlowKey = tuple[int, bytes, int, bytes, int]
@@ -144,7 +146,7 @@ class Engine:
         except (ValueError, IndexError, KeyError, struct.error) as exc:
             # A decoder bug must not end the run: count it where a test will see it.
             self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
-        if self.stats.packets % EVICT_EVERY == 0:
+        if frame.index % EVICT_EVERY == 0:  # by record number: the fast path evicts on the same records
             self.evict(frame.ts_ns)
 
     def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket) -> None:
@@ -157,7 +159,7 @@ class Engine:
             self.error(exc)
         except (ValueError, IndexError, KeyError, struct.error) as exc:
             self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
-        if self.stats.packets % EVICT_EVERY == 0:
+        if index % EVICT_EVERY == 0:
             self.evict(ts)
 
     def network(self, ethertype: int, data: bytes, off: int, depth: int) -> None:
@@ -198,7 +200,7 @@ class Engine:
         self._uid += 1
         flow = Flow(self._uid, proto, version, self.addr(client), cport, self.addr(server), sport, self._ts)
         flow.dns_name = self.dns.name_for(flow.server)
-        if depth == 0 and flow.service is None:
+        if depth == 0 and flow.service is None and not (proto == PROTO_UDP and _TUNNEL_PORTS & {cport, sport}):
             # The fast path finds outer (untunnelled) packets by the raw bytes of src, dst and ports;
             # DNS flows are always parsed, so they never need a key.
             fast = self.fast_tcp if proto == PROTO_TCP else self.fast_udp

@@ -18,18 +18,19 @@ from analyzer.flows import DONE, Flow
 from analyzer.progress import ProgressFn
 from parsers.capture import MAX_RECORD, PCAPNG_SHB, CaptureReader, Frame, PcapngSection
 from parsers.ip import IPPacket
+from parsers.tunnels import teredo_offset
 
 # How to find the IP header per link type: (kind, where the type field is, where IP starts).
 # kind 1: a big-endian EtherType (Ethernet at 12, SLL2 at 0, SLL at 14); 2: raw IP, read the version
-# nibble; 3: BSD loopback, a little-endian address family.
-_ETHERTYPE, _RAW, _NULL = 1, 2, 3
+# nibble; 3: BSD loopback, an address family in the writer's byte order; 4 and 5: IPv4 or IPv6 by link type.
+_ETHERTYPE, _RAW, _NULL, _RAW4, _RAW6 = 1, 2, 3, 4, 5
 _LINK = {
     1: (_ETHERTYPE, 12, 14),
     276: (_ETHERTYPE, 0, 20),
     113: (_ETHERTYPE, 14, 16),
     101: (_RAW, 0, 0),
-    228: (_RAW, 0, 0),
-    229: (_RAW, 0, 0),
+    228: (_RAW4, 0, 0),  # LINKTYPE_IPV4: IPv4 whatever the version nibble says (the decoder then judges it)
+    229: (_RAW6, 0, 0),
     12: (_RAW, 0, 0),
     14: (_RAW, 0, 0),
     0: (_NULL, 0, 4),
@@ -92,12 +93,12 @@ def run_pcap(
     frag_mask = _native(bo, 0x3FFF)  # MF flag and fragment offset: any set means a fragment
     mul = 1 if reader.info.nanosecond else 1000
     fast_tcp = engine.fast_tcp
-    fast_udp = engine.fast_udp
     stats = engine.stats
     frame = engine.frame
     index = 1 if first is not None else 0
     packets = bytes_total = 0
     last_ns = stats.last_ns or 0
+    first_ns = stats.first_ns if stats.first_ns is not None else 1 << 63
     buf = b""
     pos = 0
     corrupt: int | None = None
@@ -108,6 +109,7 @@ def run_pcap(
         stop_head = n - head_size
         while pos + 16 <= n:
             hit = None
+            udp = False
             plain = False  # an option-less, unfragmented IPv4 header read by the one struct read
             if pos <= stop_head:
                 (sec, frac, caplen, wirelen, etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags) = (
@@ -125,17 +127,18 @@ def run_pcap(
                 if etype == eth_ipv4 and caplen >= head_caplen:
                     plain = vihl == 0x45 and not frag & frag_mask
                     if plain:
-                        udp = proto == 17
-                        if proto == 6:
+                        total = (len_hi << 8) | len_lo
+                        if proto == 6 and 20 <= total <= caplen - ipoff:  # the usual: the whole packet captured
                             hit = fast_tcp.get(key)
                             if hit is not None:
-                                if tcp_flags & _TCP_NO_FAST_FLAGS:
-                                    hit = None
-                                else:
-                                    payload = ((len_hi << 8) | len_lo) - 20 - ((tcp_off >> 4) << 2)
-                        elif udp:
-                            hit = fast_udp.get(key)
-                            payload = ((len_hi << 8) | len_lo) - 28
+                                hlen = (tcp_off >> 4) << 2
+                                payload = total - 20 - hlen
+                                if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
+                                    hit = None  # state changes, or a header the decoder refuses
+                        elif proto == 6 or proto == 17:
+                            hit, udp, payload = _slow_lookup(
+                                buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine
+                            )
                 else:
                     hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             else:
@@ -153,8 +156,6 @@ def run_pcap(
             ts = sec * 1_000_000_000 + frac * mul
             if hit is not None:
                 flow, from_client = hit
-                if payload < 0:
-                    payload = 0
                 # Bytes still matter while that direction's parser is at work (ClientHello, HTTP heads).
                 ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
                 if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
@@ -172,9 +173,11 @@ def run_pcap(
                         flow.last_ns = ts
                         if ts > last_ns:
                             last_ns = ts
+                    elif ts < first_ns:
+                        first_ns = ts  # timestamps out of order (merged interfaces): still the capture's start
                     packets += 1
                     bytes_total += wirelen
-                    if not packets & EVICT_MASK:
+                    if not index & EVICT_MASK:  # the full decoder's schedule: by record number
                         engine.evict(ts)
                     continue
             if plain:
@@ -190,7 +193,7 @@ def run_pcap(
     stats.bytes += bytes_total
     if packets:
         stats.last_ns = max(stats.last_ns or last_ns, last_ns)
-        stats.first_ns = stats.first_ns if stats.first_ns is not None else last_ns
+        stats.first_ns = min(stats.first_ns, first_ns) if stats.first_ns is not None else first_ns
 
 
 def _hand_over_ipv4(
@@ -223,11 +226,21 @@ def _hand_over_ipv4(
         engine.frame(Frame(index, ts, linktype, caplen, wirelen, buf[d : d + caplen], interface))
 
 
+_NOT_COUNTED: tuple[None, bool, int] = (None, False, 0)
+
+
 def _slow_lookup(
     buf: bytes, d: int, end: int, caplen: int, kind: int, typeoff: int, ipoff: int, min_caplen: int, engine: Engine
 ) -> tuple[tuple[Flow, bool] | None, bool, int]:
-    """The byte-by-byte test for records the one-read path does not cover: IPv6, raw-IP and
-    loopback links, short records, the end of a chunk.  Returns (hit, is UDP, payload length)."""
+    """The byte-by-byte test for records the usual path does not cover: IPv6, UDP, raw-IP and
+    loopback links, packets not wholly captured, the end of a chunk.
+
+    Returns (hit, is UDP, payload length) for a packet of a known connection that the fast path
+    may count, with the payload length the full decoder would count: the captured bytes when the
+    snap length cut the packet, all of them when the length field is 0 (segmentation offload).
+    Anything the decoders would refuse or treat otherwise (a bad header, a Teredo tunnel) is
+    left to them: (None, False, 0).
+    """
     ip = d + ipoff
     version = 0
     if caplen >= min_caplen:
@@ -240,28 +253,65 @@ def _slow_lookup(
                 version = 6
         elif kind == _RAW:
             version = buf[d] >> 4
+        elif kind == _RAW4:
+            version = 4
+        elif kind == _RAW6:
+            version = 6
         elif kind == _NULL:
-            fam = buf[d] | buf[d + 1] << 8
+            # The family is in the writer's byte order: read as parsers.link does.
+            fam = buf[d] | buf[d + 1] << 8 | buf[d + 2] << 16 | buf[d + 3] << 24
+            if fam > 0xFFFF:
+                fam = buf[d] << 24 | buf[d + 1] << 16 | buf[d + 2] << 8 | buf[d + 3]
             version = 4 if fam == 2 else 6 if fam in _NULL_V6 else 0
+    avail = end - ip  # IP bytes captured
     if version == 4:
-        # Option-less, unfragmented IPv4 with the whole transport header captured.
-        if buf[ip] == 0x45 and not (buf[ip + 6] & 0x3F or buf[ip + 7]) and end - ip >= 40:
-            proto = buf[ip + 9]
-            if proto == 6:
-                hit = engine.fast_tcp.get(buf[ip + 12 : ip + 24])
-                if hit is not None and not buf[ip + 33] & _TCP_NO_FAST_FLAGS:
-                    return hit, False, ((buf[ip + 2] << 8) | buf[ip + 3]) - 20 - ((buf[ip + 32] >> 4) << 2)
-            elif proto == 17:
-                return engine.fast_udp.get(buf[ip + 12 : ip + 24]), True, ((buf[ip + 2] << 8) | buf[ip + 3]) - 28
-    elif version == 6 and end - ip >= 60:
-        nxt = buf[ip + 6]
-        if nxt == 6:
-            hit = engine.fast_tcp.get(buf[ip + 8 : ip + 44])
-            if hit is not None and not buf[ip + 53] & _TCP_NO_FAST_FLAGS:
-                return hit, False, ((buf[ip + 4] << 8) | buf[ip + 5]) - ((buf[ip + 52] >> 4) << 2)
-        elif nxt == 17:
-            return engine.fast_udp.get(buf[ip + 8 : ip + 44]), True, ((buf[ip + 4] << 8) | buf[ip + 5]) - 8
-    return None, False, 0
+        # Option-less and unfragmented, with room for a whole TCP header.
+        if avail < 40 or buf[ip] != 0x45 or buf[ip + 6] & 0x3F or buf[ip + 7]:
+            return _NOT_COUNTED
+        total = (buf[ip + 2] << 8) | buf[ip + 3]
+        if total == 0 or total > avail:
+            ip_len = avail
+        elif total < 20:
+            return _NOT_COUNTED
+        else:
+            ip_len = total
+        hdr, proto, key = 20, buf[ip + 9], buf[ip + 12 : ip + 24]
+    elif version == 6:
+        if avail < 60 or buf[ip] >> 4 != 6:
+            return _NOT_COUNTED
+        plen = (buf[ip + 4] << 8) | buf[ip + 5]
+        ip_len = avail if plen == 0 else min(40 + plen, avail)
+        hdr, proto, key = 40, buf[ip + 6], buf[ip + 8 : ip + 44]
+    else:
+        return _NOT_COUNTED
+    t = ip + hdr
+    seg = ip_len - hdr
+    if proto == 6:
+        hit = engine.fast_tcp.get(key)
+        if hit is None or buf[t + 13] & _TCP_NO_FAST_FLAGS or seg < 20:
+            return _NOT_COUNTED
+        hlen = (buf[t + 12] >> 4) << 2
+        if hlen < 20 or hlen > seg:
+            return _NOT_COUNTED
+        return hit, False, seg - hlen
+    if proto == 17:
+        hit = engine.fast_udp.get(key)
+        if hit is None or seg < 8:
+            return _NOT_COUNTED
+        ulen = (buf[t + 4] << 8) | buf[t + 5]
+        if 8 <= ulen <= seg:
+            payload = ulen - 8
+        elif ulen != 0 and ulen < 8:
+            return _NOT_COUNTED
+        else:
+            payload = seg - 8
+        if payload >= 40:
+            # Teredo runs on any port and is known by its content only: the engine decodes it as a tunnel.
+            b0 = buf[t + 8]
+            if (b0 == 0 or b0 >> 4 == 6) and teredo_offset(bytes(buf[t + 8 : t + 8 + payload])) is not None:
+                return _NOT_COUNTED
+        return hit, True, payload
+    return _NOT_COUNTED
 
 
 class _NgLayout:
@@ -307,12 +357,12 @@ def run_pcapng(
         engine.frame(first)
     section = reader.pcapng_section
     fast_tcp = engine.fast_tcp
-    fast_udp = engine.fast_udp
     stats = engine.stats
     frame = engine.frame
     index = section.packets
     packets = bytes_total = 0
     last_ns = stats.last_ns or 0
+    first_ns = stats.first_ns if stats.first_ns is not None else 1 << 63
     layout: _NgLayout | None = None
     buf = b""
     pos = 0
@@ -397,17 +447,18 @@ def run_pcapng(
                 if etype == eth_ipv4:
                     plain = vihl == 0x45 and not frag & frag_mask
                     if plain:
-                        udp = proto == 17
-                        if proto == 6:
+                        total = (len_hi << 8) | len_lo
+                        if proto == 6 and 20 <= total <= caplen - ipoff:
                             hit = fast_tcp.get(key)
                             if hit is not None:
-                                if tcp_flags & _TCP_NO_FAST_FLAGS:
+                                hlen = (tcp_off >> 4) << 2
+                                payload = total - 20 - hlen
+                                if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
                                     hit = None
-                                else:
-                                    payload = ((len_hi << 8) | len_lo) - 20 - ((tcp_off >> 4) << 2)
-                        elif udp:
-                            hit = fast_udp.get(key)
-                            payload = ((len_hi << 8) | len_lo) - 28
+                        elif proto == 6 or proto == 17:
+                            hit, udp, payload = _slow_lookup(
+                                buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine
+                            )
                 else:
                     hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
             elif kind:
@@ -417,8 +468,6 @@ def run_pcapng(
             # full decoder by tests/analyzer/test_fastpath.py and test_fastpath_pcapng.py.
             if hit is not None:
                 flow, from_client = hit
-                if payload < 0:
-                    payload = 0
                 ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
                 if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
                     ok = False
@@ -435,9 +484,11 @@ def run_pcapng(
                         flow.last_ns = ts
                         if ts > last_ns:
                             last_ns = ts
+                    elif ts < first_ns:
+                        first_ns = ts  # timestamps out of order (merged interfaces): still the capture's start
                     packets += 1
                     bytes_total += wirelen
-                    if not packets & EVICT_MASK:
+                    if not index & EVICT_MASK:  # the full decoder's schedule: by record number
                         engine.evict(ts)
                     continue
             if plain:
@@ -457,4 +508,4 @@ def run_pcapng(
     stats.bytes += bytes_total
     if packets:
         stats.last_ns = max(stats.last_ns or last_ns, last_ns)
-        stats.first_ns = stats.first_ns if stats.first_ns is not None else last_ns
+        stats.first_ns = min(stats.first_ns, first_ns) if stats.first_ns is not None else first_ns

@@ -153,7 +153,8 @@ class Flow:
     # ----------------------------------------------------------------------------- TCP
 
     def _count(self, from_client: bool, wirelen: int, payload: int, ts: int) -> None:
-        self.last_ns = ts
+        if ts > self.last_ns:  # the latest time seen: packets of merged interfaces come out of order
+            self.last_ns = ts
         if from_client:
             self.c_packets += 1
             self.c_bytes += wirelen

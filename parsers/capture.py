@@ -125,10 +125,12 @@ class CaptureReader:
         # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
         self._first: Frame | None = None
         self._first_done = False
+        self._exhausted = False  # the constructor's read reached the end (and said what was wrong there)
         try:
             self._first = next(self._frames)
         except StopIteration:
             self._first_done = True
+            self._exhausted = True
 
     # -- buffering -------------------------------------------------------------------------
 
@@ -296,6 +298,8 @@ class CaptureReader:
 
     def pcapng_tail(self, leftover: int) -> None:
         """Report what a raw walk left at the end, in the iterator's words."""
+        if self._exhausted:
+            return
         self._warn_cut(leftover, "a block header" if leftover < 12 else "a block")
 
     def _pcapng_packet(
@@ -348,6 +352,8 @@ class CaptureReader:
 
     def raw_chunks(self) -> Iterator[bytes]:
         """The rest of a pcap file as large byte chunks, records cut anywhere; call record_tail() at the end."""
+        if self._exhausted:
+            return  # a file with no whole record: already read, and its warning already given
         if self._pos < len(self._buf):
             yield bytes(self._buf[self._pos :])
         self._buf = bytearray()
@@ -362,6 +368,8 @@ class CaptureReader:
 
     def record_tail(self, leftover: int, index: int, corrupt_caplen: int | None = None) -> None:
         """Report what a raw walk left at the end: a cut record, or a corrupt length."""
+        if self._exhausted:
+            return
         if corrupt_caplen is not None:
             self._warn_corrupt(index, corrupt_caplen)
         else:  # the same words as the record-by-record reader for the same bytes
