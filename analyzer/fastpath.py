@@ -16,7 +16,7 @@ import struct
 from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
 from analyzer.flows import DONE, Flow
 from analyzer.progress import ProgressFn
-from parsers.capture import MAX_RECORD, PCAPNG_SHB, CaptureReader, Frame, PcapngSection
+from parsers.capture import MAX_RECORD, PCAPNG_SHB, TS_MAX, TS_MIN, CaptureReader, Frame, PcapngSection
 from parsers.ip import IPPacket
 from parsers.tunnels import teredo_offset
 
@@ -435,6 +435,8 @@ def run_pcapng(
                 break
             linktype, kind, typeoff, ipoff_i, same, mul, div, offset = interfaces[if_id]
             ts = ((ts_hi << 32) | ts_lo) * mul // div + offset
+            if not TS_MIN <= ts <= TS_MAX:
+                ts = reader.clamp_timestamp(ts, index + 1)
             d = pos + 28
             end = d + caplen
             pos += blen

@@ -17,6 +17,9 @@ from typing import BinaryIO
 from parsers.errors import CaptureFormatError
 
 CHUNK = 1 << 20
+# What a timestamp may be: nanoseconds in a signed 64-bit integer (1677 to 2262), as Arrow and
+# Parquet store them.  pcap cannot leave that range; a pcapng if_tsresol or if_tsoffset can.
+TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1
 # A record bigger than this is corruption, not a packet (tcpdump's own MAXIMUM_SNAPLEN is 262144).
 MAX_RECORD = 1 << 24
 
@@ -121,6 +124,7 @@ class CaptureReader:
             )
         self._pcap_linktype: int | None = None
         self._ng = PcapngSection()
+        self._clamped = False
         self._frames: Iterator[Frame] = self._pcapng() if self.info.format == "pcapng" else self._pcap()
         # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
         self._first: Frame | None = None
@@ -296,6 +300,17 @@ class CaptureReader:
             ng.packets += 1
         return frame
 
+    def clamp_timestamp(self, ts_ns: int, index: int) -> int:
+        """A pcapng timestamp beyond 1677..2262 (a corrupt if_tsresol or if_tsoffset, or garbage
+        ticks), brought to the nearest end of that range; the first one is reported."""
+        if not self._clamped:
+            self._clamped = True
+            self.info.warnings.append(
+                f"{self.name}: packet {index} has a timestamp outside the years 1677 to 2262 "
+                "(a 64-bit nanosecond clock); it and any others like it were clamped to that range"
+            )
+        return min(max(ts_ns, TS_MIN), TS_MAX)
+
     def pcapng_tail(self, leftover: int) -> None:
         """Report what a raw walk left at the end, in the iterator's words."""
         if self._exhausted:
@@ -327,6 +342,8 @@ class CaptureReader:
         iface = interfaces[if_id]
         ticks = (ts_hi << 32) | ts_lo
         ts_ns = ticks * iface.ts_mul // iface.ts_div + iface.ts_offset_ns
+        if not TS_MIN <= ts_ns <= TS_MAX:
+            ts_ns = self.clamp_timestamp(ts_ns, index)
         return Frame(index, ts_ns, iface.linktype, caplen, wirelen, bytes(body[off : off + caplen]), if_id)
 
     @property

@@ -200,3 +200,28 @@ def test_a_packet_one_byte_longer_than_its_block() -> None:
         raw = _section(bo, recs, nano=False) + block(bo, 6, body) + _section(bo, recs[:5], nano=False)
         full = _same(raw)
         assert "longer than its block" in " ".join(full["warnings"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("where", ["far-future", "far-past"])
+def test_timestamps_no_clock_can_hold_are_clamped_with_a_warning(where: str) -> None:
+    """pcapng can say 'seconds' and give 2**40 of them, or an if_tsoffset of -2**62 s: years no
+    64-bit nanosecond clock (Arrow, Parquet) holds.  Clamped, said once, and every report still works."""
+    import io
+
+    from analyzer.pipeline import analyze_stream
+
+    bo = "<"
+    recs = _records("sunbeam-install.pcap")[:40]
+    body = struct.pack(bo + "HHI", 276, 0, 0) + option(bo, 9, bytes([0]))  # if_tsresol 10**0: seconds
+    if where == "far-past":
+        body += option(bo, 14, struct.pack(bo + "q", -(1 << 62)))
+    out = shb(bo) + block(bo, 1, body + option(bo, 0, b""))
+    for i, (ts, _lt, data, wirelen) in enumerate(recs):
+        ticks = (1 << 40) + i if where == "far-future" else ts // 1_000_000_000
+        out += _epb(bo, 0, ticks, data, wirelen)
+    full = _same(out)
+    assert sum("outside the years 1677 to 2262" in w for w in full["warnings"]) == 1  # type: ignore[union-attr]
+    analysis = analyze_stream(io.BytesIO(out), "t.pcapng")
+    for name in ("summary", "flows", "dns"):
+        analysis.tables[name].to_arrow()  # what Parquet export does: no overflow
+    assert str(full["capture"]["first_ts"]).startswith("2262" if where == "far-future" else "1677")  # type: ignore[index]
