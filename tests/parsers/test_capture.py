@@ -206,7 +206,7 @@ NG_PACKETS = [
     NgPacket(0, 1_700_000_000_123_456, b"\x45" + b"\x00" * 59),  # µs ticks on iface 0
     NgPacket(1, 1_700_000_000_123_456_789, b"\x00" * 44),  # ns ticks on iface 1 (if_tsresol=9)
     NgPacket(0, 1_700_000_001_000_000, b"\x01\x02\x03", wirelen=1500),
-    NgPacket(1, 2**64 - 1, b"\xee" * 33),
+    NgPacket(1, 2**63 - 1, b"\xee" * 33),  # the largest timestamp a 64-bit nanosecond clock holds
 ]
 NG_IFACES = [(1, None), (113, 9)]
 
@@ -230,6 +230,13 @@ def test_pcapng_two_interfaces_and_tsresol(tmp_path: Path, bo: str) -> None:
     assert [f.ts_ns for f in frames] == [_ng_expected_ts(p) for p in NG_PACKETS]
     assert [(f.caplen, f.wirelen) for f in frames] == [(len(p.data), p.wirelen or len(p.data)) for p in NG_PACKETS]
     assert ours(frames) == scapy_frames(path)
+
+
+def test_pcapng_timestamp_beyond_a_64_bit_clock_is_clamped_and_said_once() -> None:
+    packets = [NgPacket(1, 2**64 - 1, b"\xee" * 33), NgPacket(1, 2**64 - 2, b"\xee" * 33), NgPacket(0, 5, b"\x00")]
+    reader, frames = read_all(build_pcapng("<", packets, NG_IFACES))
+    assert [f.ts_ns for f in frames] == [2**63 - 1, 2**63 - 1, 5000]
+    assert len(reader.info.warnings) == 1 and "packet 1 has a timestamp outside" in reader.info.warnings[0]
 
 
 @pytest.mark.parametrize(
