@@ -9,6 +9,7 @@ import pytest
 from analyzer.pipeline import analyze, analyze_stream
 from parsers.capture import CHUNK
 from reports.jsondoc import document
+from tests.support.fastpath_cases import established
 from tests.support.truth import CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,28 +70,6 @@ def _write_pcap(path: Path, frames: list[tuple[bytes, int]]) -> None:
     path.write_bytes(b"".join(out))
 
 
-def _established(extra: list[bytes]) -> list[bytes]:
-    """A TCP connection to port 9000 whose both directions are settled (no parser at work), then ``extra``."""
-    from scapy.layers.inet import IP, TCP
-    from scapy.layers.l2 import Ether
-
-    def pkt(src: str, dst: str, sport: int, dport: int, flags: str, seq: int, ack: int, data: bytes = b"") -> bytes:
-        return bytes(
-            Ether() / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack) / data
-        )
-
-    c, s = "10.0.0.5", "203.0.113.9"
-    return [
-        pkt(c, s, 40000, 9000, "S", 100, 0),
-        pkt(s, c, 9000, 40000, "SA", 500, 101),
-        pkt(c, s, 40000, 9000, "A", 101, 501),
-        pkt(c, s, 40000, 9000, "PA", 101, 501, b"hello, not TLS or HTTP\r\n"),
-        pkt(s, c, 9000, 40000, "PA", 501, 125, b"binary reply\r\n"),
-        pkt(c, s, 40000, 9000, "A", 125, 515),
-        *extra,
-    ]
-
-
 def test_fragments_of_a_known_connection_go_to_the_reassembler(tmp_path: Path) -> None:
     from scapy.layers.inet import IP, TCP, fragment
     from scapy.layers.l2 import Ether
@@ -99,7 +78,7 @@ def test_fragments_of_a_known_connection_go_to_the_reassembler(tmp_path: Path) -
     frags = [bytes(Ether() / f) for f in fragment(big / (b"x" * 1200), fragsize=600)]
     assert len(frags) == 3  # the first carries MF with offset 0: only the MF bit tells it is a fragment
     path = tmp_path / "frag.pcap"
-    _write_pcap(path, [(f, len(f)) for f in _established(frags)])
+    _write_pcap(path, [(f, len(f)) for f in established(frags)])
     fast, full = _tables(path, fast=True), _tables(path, fast=False)
     assert fast == full
     flow = full["flows"][0]  # type: ignore[index]
@@ -109,8 +88,8 @@ def test_fragments_of_a_known_connection_go_to_the_reassembler(tmp_path: Path) -
 def test_a_snaplen_cut_inside_the_tcp_header_is_decoded_not_counted(tmp_path: Path) -> None:
     """tcpdump -s 50: the record stops inside the TCP header.  The one-read path reads past the
     record there, so it must leave such records to the decoder (which reports the cut)."""
-    frames = [(f, len(f)) for f in _established([])]
-    whole = _established([])[5]
+    frames = [(f, len(f)) for f in established([])]
+    whole = established([])[5]
     for cut in range(14 + 20 + 4, 14 + 40):
         frames.append((whole[:cut], len(whole)))
     path = tmp_path / "snap.pcap"
@@ -130,7 +109,7 @@ def test_ip_options_on_a_known_connection_are_decoded(tmp_path: Path) -> None:
         / b"after options"
     )
     path = tmp_path / "options.pcap"
-    _write_pcap(path, [(f, len(f)) for f in _established([opt])])
+    _write_pcap(path, [(f, len(f)) for f in established([opt])])
     fast, full = _tables(path, fast=True), _tables(path, fast=False)
     assert fast == full
     assert full["flows"][0]["server_payload"] == len(b"binary reply\r\n") + len(b"after options")  # type: ignore[index]
@@ -166,7 +145,7 @@ def test_ip_headers_the_fast_path_hands_over_decode_like_the_full_decoder(tmp_pa
         with_total(dns, 30),  # UDP header claims more than the IP packet holds
     ]
     path = tmp_path / "odd.pcap"
-    _write_pcap(path, [(f, len(f)) for f in _established(odd)])
+    _write_pcap(path, [(f, len(f)) for f in established(odd)])
     fast, full = _tables(path, fast=True), _tables(path, fast=False)
     assert fast == full
     assert full["parse_errors"], "the odd headers must produce parse errors, or this test checks nothing"
