@@ -177,9 +177,18 @@ def tune_gc_for_batch_run() -> None:
     objects; with CPython's default threshold (700) the cyclic collector runs thousands of times
     and costs a fifth of the run while finding nothing (the pipeline's objects hold no cycles
     that outlive a flow).  Collect less often, and never rescan what was imported at start-up.
+    Once per process: a batch worker calls it for every capture, and freezing again would also
+    freeze the cyclic garbage of the previous analysis, which then could never be collected.
     """
+    global _gc_tuned
+    if _gc_tuned:
+        return
+    _gc_tuned = True
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
+
+
+_gc_tuned = False
 
 
 def open_capture(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
