@@ -44,6 +44,8 @@ GENEVE_PORT = 6081
 GRE_UDP_PORT = 4754  # RFC 8086 GRE-in-UDP
 GTPU_PORT = 2152
 L2TP_PORT = 1701
+# What a decoder bug raises, as opposed to the ParseError of bad input.
+_DECODER_BUGS = (ValueError, IndexError, KeyError, struct.error)
 # A UDP flow on a tunnel port may carry tunnelled packets the decoder must open: never counted blind.
 _TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L2TP_PORT))
 TEREDO_PORT = 3544
@@ -103,6 +105,10 @@ class Engine:
                 self._addr[packed] = text
         return text
 
+    def _internal_error(self, exc: Exception) -> None:
+        """A decoder bug must not end the run: count it where a test will see it."""
+        self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
+
     def error(self, exc: ParseError) -> None:
         self.stats.parse_errors += 1
         if len(self.errors) < MAX_PARSE_ERRORS:
@@ -143,9 +149,8 @@ class Engine:
             self.network(ethertype, frame.data, off, 0)
         except ParseError as exc:
             self.error(exc)
-        except (ValueError, IndexError, KeyError, struct.error) as exc:
-            # A decoder bug must not end the run: count it where a test will see it.
-            self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
+        except _DECODER_BUGS as exc:
+            self._internal_error(exc)
         if frame.index % EVICT_EVERY == 0:  # by record number: the fast path evicts on the same records
             self.evict(frame.ts_ns)
 
@@ -157,8 +162,8 @@ class Engine:
             self.ip(pkt, 0)
         except ParseError as exc:
             self.error(exc)
-        except (ValueError, IndexError, KeyError, struct.error) as exc:
-            self.error(ParseError(f"internal: {type(exc).__name__}: {exc}", "internal"))
+        except _DECODER_BUGS as exc:
+            self._internal_error(exc)
         if index % EVICT_EVERY == 0:
             self.evict(ts)
 

@@ -80,11 +80,6 @@ def search_hit(name: str, rules: NoiseRules, search_list: dict[str, str]) -> tup
     return None
 
 
-def classify_name(name: str, rules: NoiseRules, search_list: dict[str, str]) -> tuple[str, str] | None:
-    """The noise kind and reason for a DNS name, or None when it is real egress."""
-    return search_hit(name, rules, search_list) or _SuffixRules(rules).kind(name)
-
-
 class _SuffixRules:
     """The suffix-based kinds (reverse, cluster, mdns, internal) as one table of suffixes.
 

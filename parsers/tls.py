@@ -57,8 +57,7 @@ def parse_client_hello(buf: bytes) -> ClientHello | None:
     """Parse the ClientHello at the start of ``buf``; ``None`` means more bytes are needed."""
     handshake = bytearray()
     pos = 0
-    need: int | None = None
-    while need is None or len(handshake) < need:
+    while True:
         if len(buf) - pos < 5:
             return None
         ctype, version, length = _REC.unpack_from(buf, pos)
@@ -76,13 +75,10 @@ def parse_client_hello(buf: bytes) -> ClientHello | None:
             return None
         handshake += buf[pos + 5 : pos + 5 + length]
         pos += 5 + length
-        if need is None and len(handshake) >= 4:
-            if handshake[0] != HANDSHAKE_CLIENT_HELLO:
-                raise ParseError(f"first handshake message has type {handshake[0]}, not ClientHello", "tls")
-            need = 4 + int.from_bytes(handshake[1:4], "big")
-            if need > MAX_CLIENT_HELLO:
-                raise ParseError(f"ClientHello length {need - 4} is implausible", "tls")
-    return _parse_body(bytes(handshake[4:need]))
+        if len(handshake) >= 4:  # the message, once its header is in: the same reading as QUIC's
+            hello = parse_client_hello_message(bytes(handshake))
+            if hello is not None:
+                return hello
 
 
 def parse_client_hello_message(buf: bytes) -> ClientHello | None:

@@ -6,27 +6,13 @@ import csv
 import io
 from typing import Any
 
+from analyzer.schema import column_names
 from reports.jsondoc import document
 from reports.safe import csv_cell
 
-COLUMNS = [
-    "protocol",
-    "port",
-    "fqdn",
-    "address",
-    "count",
-    "bytes",
-    "verdict",
-    "action",
-    "first_seen",
-    "last_seen",
-    "source",
-    "via",
-    "detail",
-    "status",
-    "entry",
-    "reason",
-]
+# The summary's own columns, in schema order, then where the allowlist puts each row.
+SUMMARY_COLUMNS = column_names("summary")
+COLUMNS = [*SUMMARY_COLUMNS, "status", "entry", "reason"]
 
 
 def render(analysis: Any) -> str:
@@ -51,6 +37,6 @@ def render(analysis: Any) -> str:
             st = ("", None, None)
         else:
             st = status.get((r["protocol"], r["port"], r["fqdn"], r["verdict"]), ("", None, None))
-        values = [r[c] for c in COLUMNS[:13]] + list(st)
+        values = [r[c] for c in SUMMARY_COLUMNS] + list(st)
         w.writerow([csv_cell(v) for v in values])
     return buf.getvalue()

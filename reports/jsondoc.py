@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from analyzer.frames import Table
@@ -13,28 +14,37 @@ from analyzer.schema import SCHEMA_VERSION
 TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors")
 
 
-def records(table: Table) -> list[dict[str, Any]]:
-    """Rows as JSON values: copies of the table's rows with timestamps as ISO-8601 text."""
+def json_rows(table: Table) -> Iterator[dict[str, Any]]:
+    """The table's rows as JSON values: timestamps as ISO-8601 text, on copies (the table keeps its integers)."""
     stamps = table.timestamp_columns
-    out = []
     for row in table.rows:
         r = dict(row)
         for col in stamps:
             r[col] = iso(r[col])
-        out.append(r)
-    return out
+        yield r
+
+
+def records(table: Table) -> list[dict[str, Any]]:
+    return list(json_rows(table))
+
+
+def _tail(analysis: Any) -> dict[str, Any]:
+    """What follows the tables: the allowlist and its diff when one was given, noise, suggestions."""
+    tail: dict[str, Any] = {}
+    if analysis.allowlist is not None:
+        tail["allowlist"] = analysis.allowlist
+    if analysis.diff is not None:
+        tail["diff"] = analysis.diff
+    tail["noise"] = analysis.noise
+    tail["suggested"] = analysis.suggested
+    return tail
 
 
 def document(analysis: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": SCHEMA_VERSION, "capture": analysis.capture, "warnings": analysis.warnings}
     for name in TABLE_ORDER:
         doc[name] = records(analysis.tables[name])
-    if analysis.allowlist is not None:
-        doc["allowlist"] = analysis.allowlist
-    if analysis.diff is not None:
-        doc["diff"] = analysis.diff
-    doc["noise"] = analysis.noise
-    doc["suggested"] = analysis.suggested
+    doc.update(_tail(analysis))
     return doc
 
 
@@ -47,26 +57,13 @@ def write(analysis: Any, out: TextIO) -> None:
     for key, value in head.items():
         out.write(f"  {dump(key)}: {dump(value, ensure_ascii=True)},\n")
     for name in TABLE_ORDER:
-        table = analysis.tables[name]
-        stamps = table.timestamp_columns
         out.write(f"  {dump(name)}: [")
         first = True
-        for row in table.rows:
-            if stamps:
-                row = dict(row)  # the table's own rows keep their integer timestamps
-                for col in stamps:
-                    row[col] = iso(row[col])
+        for row in json_rows(analysis.tables[name]):
             out.write(("\n    " if first else ",\n    ") + dump(row, ensure_ascii=True))
             first = False
         out.write("\n  ],\n" if not first else "],\n")
-    tail: dict[str, Any] = {}
-    if analysis.allowlist is not None:
-        tail["allowlist"] = analysis.allowlist
-    if analysis.diff is not None:
-        tail["diff"] = analysis.diff
-    tail["noise"] = analysis.noise
-    tail["suggested"] = analysis.suggested
-    items = list(tail.items())
+    items = list(_tail(analysis).items())
     for i, (key, value) in enumerate(items):
         sep = ",\n" if i < len(items) - 1 else "\n"
         if isinstance(value, dict):

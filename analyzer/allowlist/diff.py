@@ -81,10 +81,10 @@ def diff(
     entries = allowlist.entries
     matchers = [matcher_or_never(dialect, e.pattern)[0] if e.kind != "address" else None for e in entries]
     # Entries without a wildcard are looked up by name; only the others are tried one by one.
+    exact = [exact_name(dialect, e.pattern) if e.kind != "address" else None for e in entries]
     by_name: dict[str, list[int]] = {}
     tried: list[int] = []
-    for j, e in enumerate(entries):
-        name = exact_name(dialect, e.pattern) if e.kind != "address" else None
+    for j, name in enumerate(exact):
         if name is not None:
             by_name.setdefault(name, []).append(j)
         else:
@@ -161,7 +161,7 @@ def diff(
                     "entry": e.pattern,
                     "line": e.line,
                     "file": e.file,
-                    "reason": "no observed connection matched it" + _dns_hint(e, dialect, qnames, asked),
+                    "reason": "no observed connection matched it" + _dns_hint(e, dialect, exact[j], qnames, asked),
                 }
             )
     seen: set[str] = set()
@@ -181,9 +181,8 @@ def diff(
     return out
 
 
-def _dns_hint(entry: Entry, dialect: str, qnames: list[str], asked: set[str]) -> str:
-    exact = exact_name(dialect, entry.pattern)
-    if exact is not None:
+def _dns_hint(entry: Entry, dialect: str, exact: str | None, qnames: list[str], asked: set[str]) -> str:
+    if exact is not None:  # the entry's one name, when it has no wildcard
         names = [exact] if exact in asked else []
     else:
         m, _ = matcher_or_never(dialect, entry.pattern)
