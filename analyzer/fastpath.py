@@ -375,6 +375,7 @@ def run_pcapng(
             if layout is None:
                 layout = _NgLayout(section)
                 unpack_epb = layout.struct.unpack_from
+                epb_size = layout.struct.size
                 interfaces = layout.interfaces
                 n_ifaces = len(interfaces)
                 head_caplen, eth_ipv4, frag_mask, ipoff = (
@@ -383,9 +384,8 @@ def run_pcapng(
                     layout.frag_mask,
                     layout.ipoff,
                 )
-            stop_epb = n - layout.struct.size
             epb = False
-            if pos <= stop_epb:
+            if pos + epb_size <= n:
                 (
                     btype,
                     blen,
