@@ -27,7 +27,8 @@ system-deps:
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check parsers analyzer reports
+	$(BIN)/ruff format --check parsers analyzer reports frontends
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

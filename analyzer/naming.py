@@ -18,22 +18,6 @@ class Target:
     requests: int  # connections count 1; HTTP counts requests
 
 
-# The transport each summary protocol travels on: what a network rule has to open.
-TRANSPORT = {
-    "TLS": "TCP",
-    "HTTP": "TCP",
-    "HTTP-CONNECT": "TCP",
-    "SOCKS": "TCP",
-    "TCP": "TCP",
-    "QUIC": "UDP",
-    "UDP": "UDP",
-}
-
-
-def transport_of(protocol: str) -> str:
-    return TRANSPORT.get(protocol, protocol)
-
-
 def is_ip_literal(name: str) -> bool:
     if not (name[-1:].isdigit() or ":" in name or name.endswith("]")):
         return False  # a name ending in a letter is never an address: skip the costly parse

@@ -154,14 +154,13 @@ class NoiseVerdicts:
     names: dict[str, tuple[str, str]]  # DNS name -> (kind, reason)
     summary_rows: list[tuple[int, str, str]]  # (summary row index, kind, reason)
 
-    def table(self, summary: Table) -> list[dict[str, str]]:
-        out = [{"name": n, "kind": k, "reason": r} for n, (k, r) in sorted(self.names.items())]
-        table = summary.rows
+    def apply(self, summary: Table, dns: Table) -> None:
+        """Write the verdicts into the ``noise`` and ``noise_reason`` columns of both tables."""
+        for r in dns.rows:
+            r["noise"], r["noise_reason"] = self.names.get(r["qname"], (None, None))
+        rows = summary.rows
         for idx, kind, reason in self.summary_rows:
-            row = table[idx]
-            label = row["fqdn"] if row["fqdn"] is not None else row["address"]
-            out.append({"name": f"{label} {row['protocol']}/{row['port']}", "kind": kind, "reason": reason})
-        return out
+            rows[idx]["noise"], rows[idx]["noise_reason"] = kind, reason
 
 
 def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
@@ -191,8 +190,7 @@ def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[
         if int(row["port"]) in (5353, 5355) and rules.active("mdns"):
             hits.append((i, "mdns", "mDNS/LLMNR port"))
             continue
-        addresses = [] if row["address"] is None else [a.strip() for a in str(row["address"]).split(",")]
-        addresses = [a for a in addresses if not a.startswith("+")]
+        addresses: list[str] = row["addresses"]
         if addresses and rules.active("platform") and all(a in PLATFORM_ADDRESSES for a in addresses):
             hits.append((i, "platform", PLATFORM_ADDRESSES[addresses[0]]))
             continue

@@ -1,20 +1,19 @@
-"""One pipeline every front end calls: capture in, typed tables out.
+"""A capture in, a :class:`analyzer.report.Report` out, before its review.
 
-``analyze(path)`` streams the capture through the engine and returns an :class:`Analysis`:
-capture facts, warnings and the tables summary, flows, http, dns and parse_errors
+``analyze(path)`` streams the capture through the engine and returns the capture facts,
+warnings and the tables summary, flows, http, dns, parse_errors and observations
 (:class:`analyzer.frames.Table`: rows with the schema of :mod:`analyzer.schema`, as Arrow
-or pandas on demand).  Observations from other sources (firewall logs) can join at
-:func:`analyzer.summary.summarize`, which only needs the observations frame.
+or pandas on demand).  The review columns are still empty: front ends call
+:func:`analyzer.api.analyze`, which reviews the report (noise, allowlist) before returning it.
+Observations from other sources (firewall logs) can join at :func:`analyzer.summary.summarize`,
+which only needs the observations table.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import os
 import sys
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, BinaryIO
 
 from analyzer.engine import Engine
@@ -23,57 +22,11 @@ from analyzer.flows import PROTO_TCP, Flow
 from analyzer.frames import Table
 from analyzer.naming import targets
 from analyzer.progress import ProgressFn
+from analyzer.report import CaptureInfo, Report
 from analyzer.summary import summarize
 from analyzer.verdicts import verdict
 from parsers.capture import CHUNK, CaptureReader
 from parsers.link import LINK_NAMES
-
-
-@dataclass
-class Analysis:
-    capture: dict[str, Any]
-    tables: dict[str, Table]
-    warnings: list[str] = field(default_factory=list)
-    # Filled by analyzer.review: noise verdicts, the suggested allowlist and the allowlist diff.
-    noise: list[dict[str, Any]] = field(default_factory=list)
-    noise_rows: set[int] = field(default_factory=set)  # summary row positions that are noise
-    suggested: list[dict[str, Any]] = field(default_factory=list)
-    diff: dict[str, Any] | None = None
-    allowlist: dict[str, Any] | None = None
-
-    @property
-    def summary(self) -> Table:
-        return self.tables["summary"]
-
-    @property
-    def flows(self) -> Table:
-        return self.tables["flows"]
-
-    @property
-    def dns(self) -> Table:
-        return self.tables["dns"]
-
-    @property
-    def parse_errors(self) -> Table:
-        return self.tables["parse_errors"]
-
-    def arrow(self, name: str) -> Any:
-        """The table as a ``pyarrow.Table`` with its declared schema."""
-        return self.tables[name].to_arrow()
-
-
-@lru_cache(maxsize=4096)
-def _second(sec: int) -> str:
-    return dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def iso(ns: int | None) -> str | None:
-    """ISO-8601 UTC with µs, or ns when the capture has them (``2024-06-10T06:13:20.001000Z``)."""
-    if ns is None:
-        return None
-    sec, frac = divmod(ns, 1_000_000_000)
-    base = _second(sec)  # packets of one second share the formatting
-    return f"{base}.{frac // 1000:06d}Z" if frac % 1000 == 0 else f"{base}.{frac:09d}Z"
 
 
 def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -165,6 +118,9 @@ def _dns_rows(engine: Engine) -> list[dict[str, Any]]:
                 "service": e.service,
                 "first_seen": e.first_seen,
                 "last_seen": e.last_seen,
+                "noise": None,
+                "noise_reason": None,
+                "status": None,
             }
         )
     return rows
@@ -203,7 +159,7 @@ def open_capture(path: str | os.PathLike[str]) -> tuple[BinaryIO, int | None]:
     return fh, size
 
 
-def analyze(path: str | os.PathLike[str], progress: ProgressFn | None = None, fast: bool = True) -> Analysis:
+def analyze(path: str | os.PathLike[str], progress: ProgressFn | None = None, fast: bool = True) -> Report:
     stream, size = open_capture(path)
     try:
         return analyze_stream(stream, str(path), size, progress, fast)
@@ -219,7 +175,7 @@ def analyze_stream(
     progress: ProgressFn | None = None,
     fast: bool = True,
     chunk_size: int = CHUNK,
-) -> Analysis:
+) -> Report:
     """``fast=False`` sends every packet through the full decoder (the reference the fast path is
     tested against); ``chunk_size`` is how much is read at a time."""
     reader = CaptureReader(stream, name=name, chunk_size=chunk_size)
@@ -238,37 +194,42 @@ def analyze_stream(
         progress(reader.file_bytes_read, size, engine.stats.packets)
     flows = engine.close()
     flow_rows, http_rows, observations = _flow_rows(flows)
-    tables = {
-        "summary": summarize(Table("observations", observations)),
-        "flows": Table("flows", flow_rows),
-        "http": Table("http", http_rows),
-        "dns": Table("dns", _dns_rows(engine)),
-        "parse_errors": Table("parse_errors", [vars_of(e) for e in engine.errors]),
-    }
+    observed = Table("observations", observations)
     st = engine.stats
     link_types = sorted(reader.info.link_types | st.link_types)
-    capture = {
-        "path": name,
-        "format": reader.info.format,
-        "compressed": reader.info.compressed,
-        "nanosecond": reader.info.nanosecond,
-        "link_types": link_types,
-        "link_type_names": [LINK_NAMES.get(lt, f"linktype-{lt}") for lt in link_types],
-        "packets": st.packets,
-        "bytes": st.bytes,
-        "first_ts": iso(st.first_ns),
-        "last_ts": iso(st.last_ns),
-        "truncated": reader.info.truncated,
-        "parse_errors": st.parse_errors,
-        "non_ip_packets": st.non_ip,
-        "undecoded_link_type_packets": st.skipped_linktype,
-        "flows": len(flows),
-        "fragments_dropped": engine.fragments.dropped,
-    }
+    capture = CaptureInfo(
+        path=name,
+        format=reader.info.format,
+        compressed=reader.info.compressed,
+        nanosecond=reader.info.nanosecond,
+        link_types=tuple(link_types),
+        link_type_names=tuple(LINK_NAMES.get(lt, f"linktype-{lt}") for lt in link_types),
+        packets=st.packets,
+        bytes=st.bytes,
+        first_ts=st.first_ns,
+        last_ts=st.last_ns,
+        truncated=reader.info.truncated,
+        parse_errors=st.parse_errors,
+        non_ip_packets=st.non_ip,
+        undecoded_link_type_packets=st.skipped_linktype,
+        flows=len(flows),
+        fragments_dropped=engine.fragments.dropped,
+    )
     warnings = [*reader.info.warnings, *engine.warnings]
     if st.parse_errors > len(engine.errors):
         warnings.append(f"{st.parse_errors} parse errors; the table keeps the first {len(engine.errors)}")
-    return Analysis(capture, tables, warnings)
+    return Report(
+        capture=capture,
+        warnings=tuple(warnings),
+        summary=summarize(observed),
+        flows=Table("flows", flow_rows),
+        http=Table("http", http_rows),
+        dns=Table("dns", _dns_rows(engine)),
+        parse_errors=Table("parse_errors", [vars_of(e) for e in engine.errors]),
+        observations=observed,
+        excess=Table("excess", []),
+        lint=Table("lint", []),
+    )
 
 
 def vars_of(e: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Columns = tuple[tuple[str, str], ...]
 
-SCHEMA_VERSION = "egress-analyzer/1"
+SCHEMA_VERSION = "egress-analyzer/2"  # 2: address/via became list columns; review results are columns
 
 JOIN_KEYS: Columns = (
     ("ts", "timestamp"),
@@ -71,7 +71,7 @@ SUMMARY: Columns = (
     ("protocol", "string"),
     ("port", "int32"),
     ("fqdn", "string"),
-    ("address", "string"),
+    ("addresses", "list<string>"),  # every distinct destination address, sorted; renderers shorten it
     ("count", "int64"),
     ("bytes", "int64"),
     ("verdict", "string"),
@@ -79,8 +79,15 @@ SUMMARY: Columns = (
     ("first_seen", "timestamp"),
     ("last_seen", "timestamp"),
     ("source", "string"),
-    ("via", "string"),
+    ("vias", "list<string>"),  # proxies (ip:port) the connections went through, sorted
     ("detail", "string"),
+    # The review, as columns of the row it speaks of (null where it does not apply):
+    ("noise", "string"),  # noise kind (search-list, cluster, mdns, ...): not egress through the firewall
+    ("noise_reason", "string"),
+    ("status", "string"),  # with an allowlist: covered, blocked-but-allowed or missing
+    ("entry", "string"),  # the allowlist entry that allows the row (covered, blocked-but-allowed)
+    ("entry_line", "int32"),
+    ("reason", "string"),  # why the row is missing or blocked although allowed
 )
 
 DNS: Columns = (
@@ -97,6 +104,9 @@ DNS: Columns = (
     ("service", "string"),  # dns, mdns, llmnr
     ("first_seen", "timestamp"),
     ("last_seen", "timestamp"),
+    ("noise", "string"),  # noise kind of the name (search-list, mdns, reverse, ...), null when it is egress
+    ("noise_reason", "string"),
+    ("status", "string"),  # with an allowlist: dns-only when the name resolved but was never connected to
 )
 
 PARSE_ERRORS: Columns = (
@@ -122,6 +132,23 @@ OBSERVATIONS: Columns = (
     ("detail", "string"),
 )
 
+# Allowlist entries no observed connection matched (with an allowlist).
+EXCESS: Columns = (
+    ("entry", "string"),
+    ("file", "string"),
+    ("line", "int32"),
+    ("reason", "string"),
+)
+
+# Findings about the allowlist on its own (egress lint, and every analyze with an allowlist).
+LINT: Columns = (
+    ("entry", "string"),
+    ("file", "string"),
+    ("line", "int32"),
+    ("problem", "string"),  # invalid, matches-everything, public-suffix-wildcard, over-broad, multi-tenant, ...
+    ("detail", "string"),
+)
+
 # The output tables, in report order.
 TABLES: dict[str, Columns] = {
     "summary": SUMMARY,
@@ -129,8 +156,11 @@ TABLES: dict[str, Columns] = {
     "http": HTTP,
     "dns": DNS,
     "parse_errors": PARSE_ERRORS,
+    "excess": EXCESS,
+    "lint": LINT,
+    "observations": OBSERVATIONS,
 }
-ALL: dict[str, Columns] = {**TABLES, "observations": OBSERVATIONS}
+ALL = TABLES
 
 
 @cache

@@ -12,16 +12,6 @@ from analyzer.frames import Table
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
-MAX_ADDRESSES_SHOWN = 8
-
-
-def _join(values: set[str], limit: int = MAX_ADDRESSES_SHOWN) -> str | None:
-    distinct = sorted(v for v in values if v)
-    if not distinct:
-        return None
-    if len(distinct) > limit:
-        return ", ".join(distinct[:limit]) + f", +{len(distinct) - limit} more"
-    return ", ".join(distinct)
 
 
 class _Group:
@@ -84,7 +74,7 @@ def summarize(obs: Table) -> Table:
                 "protocol": protocol,
                 "port": int(port),
                 "fqdn": None if unnamed else name,
-                "address": _join(g.addresses),
+                "addresses": sorted(g.addresses),
                 "count": g.count,
                 "bytes": g.bytes,
                 "verdict": verdict,
@@ -92,8 +82,15 @@ def summarize(obs: Table) -> Table:
                 "first_seen": g.first,
                 "last_seen": g.last,
                 "source": sources[0] if sources else "none",
-                "via": _join(g.vias),
+                "vias": sorted(g.vias),
                 "detail": _most_common(g.details),
+                # Filled by analyzer.review.
+                "noise": None,
+                "noise_reason": None,
+                "status": None,
+                "entry": None,
+                "entry_line": None,
+                "reason": None,
             }
         )
     order = {v: i for i, v in enumerate(VERDICTS)}
@@ -103,7 +100,7 @@ def summarize(obs: Table) -> Table:
             -r["count"],
             order.get(r["verdict"], 99),
             r["fqdn"] or "",
-            r["address"] or "",
+            r["addresses"],
             r["protocol"],
             r["port"],
         )

@@ -1,42 +1,24 @@
-"""CSV: the summary with its allowlist status, spreadsheet-safe."""
+"""CSV: the summary with its review columns (noise, allowlist status, entry, reason), spreadsheet-safe."""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
+from analyzer.report import Report
 from analyzer.schema import column_names
-from reports.jsondoc import document
+from reports.jsondoc import json_rows
 from reports.safe import csv_cell
 
-# The summary's own columns, in schema order, then where the allowlist puts each row.
-SUMMARY_COLUMNS = column_names("summary")
-COLUMNS = [*SUMMARY_COLUMNS, "status", "entry", "reason"]
+COLUMNS = column_names("summary")
 
 
-def render(analysis: Any) -> str:
-    doc = document(analysis)
-    diff = doc.get("diff")
-    status: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
-    if diff is not None:
-        for kind, key in (
-            ("covered", "covered"),
-            ("missing", "missing"),
-            ("blocked-but-allowed", "blocked_but_allowed"),
-        ):
-            for r in diff[key]:
-                status[(r["protocol"], r["port"], r["fqdn"], r["verdict"])] = (kind, r.get("entry"), r.get("reason"))
+def render(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
-    for i, r in enumerate(doc["summary"]):
-        if i in analysis.noise_rows:
-            st: tuple[str, str | None, str | None] = ("noise", None, None)
-        elif diff is None:
-            st = ("", None, None)
-        else:
-            st = status.get((r["protocol"], r["port"], r["fqdn"], r["verdict"]), ("", None, None))
-        values = [r[c] for c in SUMMARY_COLUMNS] + list(st)
+    for r in json_rows(report.summary):
+        # List columns (addresses, vias) in one cell, whole: a spreadsheet filter must see every address.
+        values = [" ".join(v) if isinstance(v, list) else v for v in (r[c] for c in COLUMNS)]
         w.writerow([csv_cell(v) for v in values])
     return buf.getvalue()

@@ -11,8 +11,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from analyzer.naming import transport_of
-from reports.jsondoc import document
+from analyzer.protocols import transport_of
+from analyzer.report import Report
 
 TARGETS = ("request-md", "azure-bicep", "azure-arm", "cilium", "squid", "aws-domain-list", "text")
 
@@ -20,24 +20,21 @@ TARGETS = ("request-md", "azure-bicep", "azure-arm", "cilium", "squid", "aws-dom
 _DNS_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
 
 
-def _observed(analysis: Any) -> tuple[list[tuple[str, str, str, int]], list[tuple[str, str, int]]]:
+def _observed(report: Report) -> tuple[list[tuple[str, str, str, int]], list[tuple[str, str, int]]]:
     """(name, protocol, transport, port) for named egress; (address, transport, port) for the rest.
 
     A name that is not a valid DNS name (packets can carry anything) never reaches a firewall config.
     """
     names: set[tuple[str, str, str, int]] = set()
     addresses: set[tuple[str, str, int]] = set()
-    for i, r in enumerate(document(analysis)["summary"]):
-        if i in analysis.noise_rows:
-            continue
+    for r in report.egress():
         transport = transport_of(r["protocol"])
         if r["fqdn"]:
             if _DNS_NAME.match(r["fqdn"]):
                 names.add((r["fqdn"], r["protocol"], transport, r["port"]))
-        elif r["address"]:
-            for a in str(r["address"]).split(", "):
-                if not a.startswith("+"):
-                    addresses.add((a, transport, r["port"]))
+        else:
+            for a in r["addresses"]:
+                addresses.add((a, transport, r["port"]))
     return sorted(names), sorted(addresses)
 
 
@@ -54,8 +51,8 @@ def _app_protocol(protocol: str, port: int) -> str | None:
     return None
 
 
-def _azure_rules(analysis: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    names, addresses = _observed(analysis)
+def _azure_rules(report: Report) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    names, addresses = _observed(report)
     app: dict[tuple[str, int], set[str]] = defaultdict(set)
     net: dict[tuple[str, int], set[str]] = defaultdict(set)
     for name, protocol, transport, port in names:
@@ -115,8 +112,8 @@ def _bicep_value(v: Any, indent: int) -> str:
     return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def azure_bicep(analysis: Any) -> str:
-    app, net = _azure_rules(analysis)
+def azure_bicep(report: Report) -> str:
+    app, net = _azure_rules(report)
     out = [
         "// Azure Firewall rules this capture justifies (egress-analyzer). Network rules with",
         "// destinationFqdns need the firewall's DNS proxy enabled.",
@@ -128,8 +125,8 @@ def azure_bicep(analysis: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def azure_arm(analysis: Any) -> str:
-    app, net = _azure_rules(analysis)
+def azure_arm(report: Report) -> str:
+    app, net = _azure_rules(report)
     collections = []
     if app:
         collections.append(
@@ -171,8 +168,8 @@ def _yaml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def cilium(analysis: Any) -> str:
-    names, addresses = _observed(analysis)
+def cilium(report: Report) -> str:
+    names, addresses = _observed(report)
     by_ports: dict[tuple[tuple[int, str], ...], set[str]] = defaultdict(set)
     ports_of: dict[str, set[tuple[int, str]]] = defaultdict(set)
     for name, _protocol, transport, port in names:
@@ -222,8 +219,8 @@ def cilium(analysis: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def squid(analysis: Any) -> str:
-    names, addresses = _observed(analysis)
+def squid(report: Report) -> str:
+    names, addresses = _observed(report)
     lines = ["# squid.conf fragment this capture justifies (egress-analyzer)"]
     ports = sorted({p for _, _, t, p in names if t == "TCP"})
     tcp_names = sorted({n for n, _, t, _ in names if t == "TCP"})
@@ -240,8 +237,8 @@ def squid(analysis: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def aws_domain_list(analysis: Any) -> str:
-    names, _ = _observed(analysis)
+def aws_domain_list(report: Report) -> str:
+    names, _ = _observed(report)
     https = sorted({n for n, p, _, port in names if _app_protocol(p, port) == "Https"})
     http = sorted({n for n, p, _, port in names if _app_protocol(p, port) == "Http"})
     doc = {
@@ -254,19 +251,19 @@ def aws_domain_list(analysis: Any) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def text(analysis: Any) -> str:
-    names, addresses = _observed(analysis)
+def text(report: Report) -> str:
+    names, addresses = _observed(report)
     lines = ["# name protocol/port  (egress-analyzer)"]
     lines += sorted({f"{n} {t.lower()}/{p}" for n, _, t, p in names})
     lines += sorted({f"{a} {t.lower()}/{p}" for a, t, p in addresses})
     return "\n".join(lines) + "\n"
 
 
-def request_md(analysis: Any) -> str:
+def request_md(report: Report) -> str:
     from reports.markdown import change_request
 
-    names, _ = _observed(analysis)
-    body = change_request({}, [(n, t, p) for n, _, t, p in names])
+    names, _ = _observed(report)
+    body = change_request([(n, t, p) for n, _, t, p in names])
     return (
         "\n".join(["## Requested Policy Change", "", "## Key points about the firewall rule", "", *body]).rstrip()
         + "\n"
@@ -284,5 +281,5 @@ RENDERERS = {
 }
 
 
-def render(analysis: Any, target: str) -> str:
-    return RENDERERS[target](analysis)
+def render(report: Report, target: str) -> str:
+    return RENDERERS[target](report)

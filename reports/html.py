@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.report import Report
+from reports.display import noise_label, short_list
 from reports.jsondoc import document
 
 VERDICT_COLOURS: dict[str, str] = {
@@ -152,7 +154,7 @@ def _clock(seconds: float) -> str:
 
 
 def _name_of(row: dict[str, Any]) -> str:
-    return str(row.get("fqdn") or row.get("address") or "(unknown)")
+    return str(row.get("fqdn") or row.get("address") or short_list(row.get("addresses") or []) or "(unknown)")
 
 
 def _sha256(text: str) -> str:
@@ -921,13 +923,38 @@ def _footer(ctx: _Ctx) -> str:
 # Page
 
 
-def render(analysis: Any) -> str:
-    doc = document(analysis)
+def _view(report: Report) -> dict[str, Any]:
+    """The page's own view of the report: addresses shortened for display, the review grouped by section."""
+    doc = document(report)
+    for r in doc["summary"]:
+        r["address"], r["via"] = short_list(r["addresses"]), short_list(r["vias"])
+    if report.allowlist is not None:
+
+        def rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{**r, "address": None if r["fqdn"] is not None else short_list(r["addresses"])} for r in items]
+
+        doc["diff"] = {
+            "dialect": report.allowlist.dialect,
+            "missing": rows(report.missing()),
+            "excess": doc["excess"],
+            "covered": rows(report.covered()),
+            "blocked_but_allowed": rows(report.blocked_but_allowed()),
+            "dns_only": [{"fqdn": r["qname"], "qtype": r["qtype"], "answers": r["answers"]} for r in report.dns_only()],
+            "lint": doc["lint"],
+        }
+    doc["noise"] = [{"name": noise_label(n), "kind": n.kind, "reason": n.reason} for n in report.noise()]
+    for s in doc["suggested"]:
+        s["address"] = short_list(s["addresses"])
+    return doc
+
+
+def render(report: Report) -> str:
+    doc = _view(report)
     ctx = _Ctx(
         doc=doc,
-        noise_rows=set(getattr(analysis, "noise_rows", set()) or set()),
-        start_ns=_ns(doc["capture"].get("first_ts")),
-        noise_names={str(n.get("name")): str(n.get("kind")) for n in doc.get("noise") or []},
+        noise_rows={i for i, r in enumerate(report.summary.rows) if r["noise"] is not None},
+        start_ns=report.capture.first_ts,
+        noise_names={str(n.get("name")): str(n.get("kind")) for n in doc["noise"]},
     )
     path = str(doc["capture"].get("path") or "")
     base = path.replace("\\", "/").rsplit("/", 1)[-1] or path

@@ -1,17 +1,25 @@
-"""The JSON document (schema ``egress-analyzer/1``)."""
+"""The JSON document (schema ``egress-analyzer/2``): the report's tables, one record per line.
+
+``{"schema", "capture", "warnings", "summary", "flows", "http", "dns", "parse_errors", "excess",
+"lint", "allowlist", "suggested"}``.  The review is in the rows: each summary row carries its
+``noise`` kind, allowlist ``status``, ``entry`` and ``reason``; each DNS row its ``noise`` and
+``dns-only`` status.  ``addresses`` and ``vias`` are lists; timestamps are ISO-8601 text.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from analyzer.frames import Table
-from analyzer.pipeline import iso
+from analyzer.report import CaptureInfo, Report
 from analyzer.schema import SCHEMA_VERSION
+from reports.display import iso
 
-TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors")
+TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors", "excess", "lint")
 
 
 def json_rows(table: Table) -> Iterator[dict[str, Any]]:
@@ -28,42 +36,53 @@ def records(table: Table) -> list[dict[str, Any]]:
     return list(json_rows(table))
 
 
-def _tail(analysis: Any) -> dict[str, Any]:
-    """What follows the tables: the allowlist and its diff when one was given, noise, suggestions."""
+def capture_facts(capture: CaptureInfo) -> dict[str, Any]:
+    facts = dataclasses.asdict(capture)
+    facts["link_types"] = list(capture.link_types)
+    facts["link_type_names"] = list(capture.link_type_names)
+    facts["first_ts"], facts["last_ts"] = iso(capture.first_ts), iso(capture.last_ts)
+    return facts
+
+
+def _tail(report: Report) -> dict[str, Any]:
+    """What follows the tables: the allowlist when one was given, and the suggested allowlist."""
     tail: dict[str, Any] = {}
-    if analysis.allowlist is not None:
-        tail["allowlist"] = analysis.allowlist
-    if analysis.diff is not None:
-        tail["diff"] = analysis.diff
-    tail["noise"] = analysis.noise
-    tail["suggested"] = analysis.suggested
+    if report.allowlist is not None:
+        info = dataclasses.asdict(report.allowlist)
+        tail["allowlist"] = {k: list(v) if isinstance(v, tuple) else v for k, v in info.items()}
+    tail["suggested"] = [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(s).items()} for s in report.suggested
+    ]
     return tail
 
 
-def document(analysis: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {"schema": SCHEMA_VERSION, "capture": analysis.capture, "warnings": analysis.warnings}
+def _head(report: Report) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "capture": capture_facts(report.capture), "warnings": list(report.warnings)}
+
+
+def document(report: Report) -> dict[str, Any]:
+    doc = _head(report)
     for name in TABLE_ORDER:
-        doc[name] = records(analysis.tables[name])
-    doc.update(_tail(analysis))
+        doc[name] = records(report.table(name))
+    doc.update(_tail(report))
     return doc
 
 
-def write(analysis: Any, out: TextIO) -> None:
+def write(report: Report, out: TextIO) -> None:
     """One key per line and one record per line: readable, diffable, written by the C encoder,
     and streamed table by table so a capture with many connections never holds the whole text."""
     dump = json.dumps
     out.write("{\n")
-    head = {"schema": SCHEMA_VERSION, "capture": analysis.capture, "warnings": analysis.warnings}
-    for key, value in head.items():
+    for key, value in _head(report).items():
         out.write(f"  {dump(key)}: {dump(value, ensure_ascii=True)},\n")
     for name in TABLE_ORDER:
         out.write(f"  {dump(name)}: [")
         first = True
-        for row in json_rows(analysis.tables[name]):
+        for row in json_rows(report.table(name)):
             out.write(("\n    " if first else ",\n    ") + dump(row, ensure_ascii=True))
             first = False
         out.write("\n  ],\n" if not first else "],\n")
-    items = list(_tail(analysis).items())
+    items = list(_tail(report).items())
     for i, (key, value) in enumerate(items):
         sep = ",\n" if i < len(items) - 1 else "\n"
         if isinstance(value, dict):
@@ -83,7 +102,7 @@ def _lines(value: Any, indent: int) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def render(analysis: Any) -> str:
+def render(report: Report) -> str:
     buf = io.StringIO()
-    write(analysis, buf)
+    write(report, buf)
     return buf.getvalue()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.naming import transport_of
-from reports.jsondoc import document
+from analyzer.protocols import transport_of
+from analyzer.report import Report
+from reports.display import iso, label, noise_label, short_list
 from reports.safe import markdown_cell as cell
 
 
@@ -16,7 +17,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
-def change_request(doc: dict[str, Any], names: list[tuple[str, str, int]]) -> list[str]:
+def change_request(names: list[tuple[str, str, int]]) -> list[str]:
     """The same shape as the request documents operators file (Protocol, Port, Action, Destinations)."""
     out: list[str] = []
     by_proto: dict[str, dict[str, set[int]]] = {}
@@ -38,26 +39,32 @@ def change_request(doc: dict[str, Any], names: list[tuple[str, str, int]]) -> li
     return out
 
 
-def render(analysis: Any) -> str:
-    doc = document(analysis)
-    cap = doc["capture"]
-    noise_rows = analysis.noise_rows
+def render(report: Report) -> str:
+    cap = report.capture
     lines = [
-        f"# Egress report: {cell(cap['path'])}",
+        f"# Egress report: {cell(cap.path)}",
         "",
-        f"- Capture: {cap['format']}{' (gzip)' if cap.get('compressed') else ''}, "
-        f"link types {', '.join(cap['link_type_names'])}, {cap['packets']} packets, {cap['flows']} connections",
-        f"- From {cap['first_ts']} to {cap['last_ts']}" + (" (capture truncated)" if cap["truncated"] else ""),
-        f"- Parse errors: {cap['parse_errors']}",
+        f"- Capture: {cap.format}{' (gzip)' if cap.compressed else ''}, "
+        f"link types {', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} connections",
+        f"- From {iso(cap.first_ts)} to {iso(cap.last_ts)}" + (" (capture truncated)" if cap.truncated else ""),
+        f"- Parse errors: {cap.parse_errors}",
     ]
-    for w in doc["warnings"]:
+    for w in report.warnings:
         lines.append(f"- Warning: {cell(w)}")
     lines += ["", "## Summary", ""]
-    summary = [r for i, r in enumerate(doc["summary"]) if i not in noise_rows]
+    summary = report.egress()
     lines += _table(
         ["Protocol", "DestinationPort", "Fqdn", "count_", "Action", "Verdict", "Address"],
         [
-            [r["protocol"], r["port"], r["fqdn"] or "", r["count"], r["action"], r["verdict"], r["address"]]
+            [
+                r["protocol"],
+                r["port"],
+                r["fqdn"] or "",
+                r["count"],
+                r["action"],
+                r["verdict"],
+                short_list(r["addresses"]),
+            ]
             for r in summary
         ],
     )
@@ -66,66 +73,60 @@ def render(analysis: Any) -> str:
         lines += ["", "## Blocked connections", ""]
         lines += _table(
             ["Protocol", "Port", "Fqdn", "Verdict", "Detail"],
-            [[r["protocol"], r["port"], r["fqdn"] or r["address"], r["verdict"], r["detail"]] for r in denied],
+            [[r["protocol"], r["port"], _name(r), r["verdict"], r["detail"]] for r in denied],
         )
-    diff = doc.get("diff")
-    if diff is not None:
-        info = doc.get("allowlist", {})
+    info = report.allowlist
+    if info is not None:
         lines += [
             "",
             "## Allowlist comparison",
             "",
-            f"Allowlist: {', '.join(cell(f) for f in info.get('files', []))} ({info.get('entries', 0)} entries), "
-            f"matched with **{diff['dialect']}** wildcard rules.",
+            f"Allowlist: {', '.join(cell(f) for f in info.files)} ({info.entries} entries), "
+            f"matched with **{info.dialect}** wildcard rules.",
             "",
         ]
-        for note in info.get("notes", []):
+        for note in info.notes:
             lines.append(f"- Note: {cell(note)}")
         sections = [
             (
                 "Missing",
                 ["Protocol", "Port", "Fqdn", "Verdict", "Reason"],
-                [
-                    [m["protocol"], m["port"], m["fqdn"] or m["address"], m["verdict"], m["reason"]]
-                    for m in diff["missing"]
-                ],
+                [[m["protocol"], m["port"], _name(m), m["verdict"], m["reason"]] for m in report.missing()],
             ),
             (
                 "Allowed but blocked",
                 ["Protocol", "Port", "Fqdn", "Verdict", "Entry"],
-                [
-                    [b["protocol"], b["port"], b["fqdn"] or b["address"], b["verdict"], b["entry"]]
-                    for b in diff["blocked_but_allowed"]
-                ],
+                [[b["protocol"], b["port"], _name(b), b["verdict"], b["entry"]] for b in report.blocked_but_allowed()],
             ),
             (
                 "Excess (requested, never used)",
                 ["Entry", "Line", "Reason"],
-                [[e["entry"], e["line"], e["reason"]] for e in diff["excess"]],
+                [[e["entry"], e["line"], e["reason"]] for e in report.excess],
             ),
             (
                 "Lint",
                 ["Entry", "Line", "Problem", "Detail"],
-                [[f["entry"], f["line"], f["problem"], f["detail"]] for f in diff["lint"]],
+                [[f["entry"], f["line"], f["problem"], f["detail"]] for f in report.lint],
             ),
-            ("Resolved but never contacted", ["Fqdn", "Type"], [[x["fqdn"], x["qtype"]] for x in diff["dns_only"]]),
+            ("Resolved but never contacted", ["Fqdn", "Type"], [[x["qname"], x["qtype"]] for x in report.dns_only()]),
         ]
         for title, headers, table_rows in sections:
             lines += ["", f"### {title} ({len(table_rows)})", ""]
             lines += _table(headers, table_rows) if table_rows else ["None."]
-    failed = [d for d in doc["dns"] if d["service"] == "dns" and d["rcode"] != "NOERROR"]
+    failed = [d for d in report.dns if d["service"] == "dns" and d["rcode"] != "NOERROR"]
     if failed:
         lines += ["", "## DNS lookups that failed", ""]
         lines += _table(
             ["Name", "Type", "Result", "Queries"],
             [[d["qname"], d["qtype"], d["rcode"] or "no answer", d["queries"]] for d in failed],
         )
-    if doc["noise"]:
+    noise = report.noise()
+    if noise:
         lines += ["", "## Left out as noise", ""]
-        lines += _table(["Name", "Kind", "Reason"], [[n["name"], n["kind"], n["reason"]] for n in doc["noise"]])
+        lines += _table(["Name", "Kind", "Reason"], [[noise_label(n), n.kind, n.reason] for n in noise])
     wanted: list[dict[str, Any]]
-    if diff is not None:
-        wanted = [m for m in diff["missing"] if m["fqdn"]]
+    if info is not None:
+        wanted = [m for m in report.missing() if m["fqdn"]]
         intro = "What to add to the allowlist, in the shape of a firewall request:"
     else:
         wanted = [r for r in summary if r["fqdn"]]
@@ -133,5 +134,13 @@ def render(analysis: Any) -> str:
     names = [(str(r["fqdn"]), transport_of(str(r["protocol"])), int(r["port"])) for r in wanted]
     if names:
         lines += ["", "## Change request", "", intro, ""]
-        lines += change_request(doc, names)
+        lines += change_request(names)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _addresses(row: dict[str, Any]) -> str | None:
+    return short_list(row["addresses"])
+
+
+def _name(row: dict[str, Any]) -> str | None:
+    return label(row["fqdn"], row["addresses"])

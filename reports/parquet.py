@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 
+from analyzer.report import Report
 from analyzer.schema import SCHEMA_VERSION, TABLES
+from reports.display import iso
 
 
-def write(analysis: Any, directory: Path) -> list[Path]:
+def write(report: Report, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name in TABLES:
-        table = analysis.arrow(name)
+        table = report.table(name).to_arrow()
         meta = dict(table.schema.metadata or {})
         meta.update(
             {
                 b"egress.schema": SCHEMA_VERSION.encode(),
                 b"egress.table": name.encode(),
-                b"egress.capture_path": str(analysis.capture["path"]).encode(),
-                b"egress.capture_first_ts": str(analysis.capture["first_ts"]).encode(),
+                b"egress.capture_path": report.capture.path.encode(),
+                b"egress.capture_first_ts": str(iso(report.capture.first_ts)).encode(),
             }
         )
         # Drop pandas' own metadata: readers other than pandas (DuckDB, Spark) need only the Arrow schema.

@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from analyzer.frames import Table as DataTable
+from analyzer.report import Report
+from reports.display import iso, label, short_list
 from reports.safe import terminal
 
 VERDICT_STYLE = {
@@ -29,20 +31,20 @@ def _cell(v: Any) -> Text:
     return Text(terminal(v))  # Text, never markup: a name like "[bold]" stays literal
 
 
-def render(analysis: Any, console: Console) -> None:
-    cap = analysis.capture
+def render(report: Report, console: Console) -> None:
+    cap = report.capture
     console.print(
         Text(
-            f"{terminal(cap['path'])}: {cap['format']}{' (gzip)' if cap['compressed'] else ''}, "
-            f"{', '.join(cap['link_type_names'])}, {cap['packets']} packets, {cap['flows']} flows, "
-            f"{cap['first_ts']} .. {cap['last_ts']}"
-            + (", TRUNCATED" if cap["truncated"] else "")
-            + (f", {cap['parse_errors']} parse errors" if cap["parse_errors"] else "")
+            f"{terminal(cap.path)}: {cap.format}{' (gzip)' if cap.compressed else ''}, "
+            f"{', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} flows, "
+            f"{iso(cap.first_ts)} .. {iso(cap.last_ts)}"
+            + (", TRUNCATED" if cap.truncated else "")
+            + (f", {cap.parse_errors} parse errors" if cap.parse_errors else "")
         )
     )
-    for w in analysis.warnings:
+    for w in report.warnings:
         console.print(Text("warning: " + terminal(w), style="yellow"))
-    summary: DataTable = analysis.summary
+    summary: DataTable = report.summary
     longest = max((len(str(n)) for n in summary.column("fqdn") if n is not None), default=4)
     # On a narrow terminal the address, action, source and detail columns give way and the borders go:
     # names must stay whole, they are copied into firewall tickets.
@@ -72,16 +74,14 @@ def render(analysis: Any, console: Console) -> None:
             t.add_column(col, overflow="fold")
         else:
             t.add_column(col, no_wrap=True, min_width=short[col])
-    for i, r in enumerate(summary.rows):
-        if i in analysis.noise_rows:
-            continue  # listed as noise below, and in md/json with its reason
+    for r in report.egress():  # noise is listed below, and in md/json with its reason
         style = VERDICT_STYLE.get(str(r["verdict"]), "")
         cells = {
             "Protocol": _cell(r["protocol"]),
             "DestinationPort": _cell(r["port"]),
             "Port": _cell(r["port"]),
-            "Fqdn": _cell(r["fqdn"] if r["fqdn"] is not None or wide else r["address"]),
-            "Address": _cell(r["address"]),
+            "Fqdn": _cell(r["fqdn"] if wide else label(r["fqdn"], r["addresses"])),
+            "Address": _cell(short_list(r["addresses"])),
             "count_": _cell(r["count"]),
             "Action": Text(str(r["action"]), style=style),
             "Verdict": Text(terminal(r["verdict"]), style=style),
@@ -90,9 +90,9 @@ def render(analysis: Any, console: Console) -> None:
         }
         t.add_row(*(cells[c] for c in columns))
     console.print(t)
-    noise_names = {n["name"] for n in analysis.noise}
+    noise_names = report.noise_names()
     failed = [
-        d for d in analysis.dns if d["service"] == "dns" and d["rcode"] != "NOERROR" and d["qname"] not in noise_names
+        d for d in report.dns if d["service"] == "dns" and d["rcode"] != "NOERROR" and d["qname"] not in noise_names
     ]
     if failed:
         d = Table(title="DNS lookups that failed")
@@ -107,20 +107,21 @@ def render(analysis: Any, console: Console) -> None:
                 _cell(r["unanswered"]),
             )
         console.print(d)
-    if analysis.noise:
-        kinds = Counter(n["kind"] for n in analysis.noise)
+    noise = report.noise()
+    if noise:
+        kinds = Counter(n.kind for n in noise)
         summary_text = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
         console.print(
             Text(
-                f"Left out as noise: {len(analysis.noise)} ({summary_text}); "
+                f"Left out as noise: {len(noise)} ({summary_text}); "
                 "--include-noise KIND keeps a kind, --format md or json lists each with its reason",
                 style="dim",
             )
         )
-    render_diff(analysis, console)
-    errors: DataTable = analysis.parse_errors
+    render_diff(report, console)
+    errors: DataTable = report.parse_errors
     if len(errors):
-        e = Table(title=f"Parse errors ({cap['parse_errors']})")
+        e = Table(title=f"Parse errors ({cap.parse_errors})")
         for col in ("Frame", "Layer", "Reason"):
             e.add_column(col, overflow="fold")
         for err in errors.rows[:20]:
@@ -139,49 +140,47 @@ def _simple(console: Console, title: str, columns: list[str], rows: list[list[An
     console.print(t)
 
 
-def render_diff(analysis: Any, console: Console) -> None:
-    d = analysis.diff
-    if d is None:
+def render_diff(report: Report, console: Console) -> None:
+    info = report.allowlist
+    if info is None:
         return
-    info = analysis.allowlist or {}
     console.print(
         Text(
-            f"Allowlist: {', '.join(terminal(f) for f in info.get('files', []))} "
-            f"({', '.join(info.get('formats', []))}, {info.get('entries', 0)} entries), "
-            f"matched with {d['dialect']} wildcard rules"
+            f"Allowlist: {', '.join(terminal(f) for f in info.files)} "
+            f"({', '.join(info.formats)}, {info.entries} entries), "
+            f"matched with {info.dialect} wildcard rules"
         )
     )
-    for note in info.get("notes", []):
+    for note in info.notes:
         console.print(Text("note: " + terminal(note), style="dim"))
+    missing = report.missing()
     _simple(
         console,
-        f"Missing from the allowlist ({len(d['missing'])})",
+        f"Missing from the allowlist ({len(missing)})",
         ["Protocol", "Port", "Fqdn", "Verdict", "Reason"],
-        [[m["protocol"], m["port"], m["fqdn"] or m["address"], m["verdict"], m["reason"]] for m in d["missing"]],
+        [[m["protocol"], m["port"], label(m["fqdn"], m["addresses"]), m["verdict"], m["reason"]] for m in missing],
         "bold red",
     )
+    blocked = report.blocked_but_allowed()
     _simple(
         console,
-        f"Allowed but blocked in the capture ({len(d['blocked_but_allowed'])})",
+        f"Allowed but blocked in the capture ({len(blocked)})",
         ["Protocol", "Port", "Fqdn", "Verdict", "Entry"],
-        [
-            [b["protocol"], b["port"], b["fqdn"] or b["address"], b["verdict"], b["entry"]]
-            for b in d["blocked_but_allowed"]
-        ],
+        [[b["protocol"], b["port"], label(b["fqdn"], b["addresses"]), b["verdict"], b["entry"]] for b in blocked],
         "bold magenta",
     )
     _simple(
         console,
-        f"Excess: requested but never used ({len(d['excess'])})",
+        f"Excess: requested but never used ({len(report.excess)})",
         ["Entry", "Line", "Reason"],
-        [[e["entry"], e["line"], e["reason"]] for e in d["excess"]],
+        [[e["entry"], e["line"], e["reason"]] for e in report.excess],
         "bold yellow",
     )
     _simple(
         console,
-        f"Allowlist lint ({len(d['lint'])})",
+        f"Allowlist lint ({len(report.lint)})",
         ["Entry", "Line", "Problem", "Detail"],
-        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in d["lint"]],
+        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in report.lint],
         "bold yellow",
     )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from analyzer.cli import app
+from frontends.cli import app
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

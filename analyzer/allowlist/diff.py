@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.allowlist.dialects import exact_name, matcher_or_never
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
-from analyzer.naming import transport_of
+from analyzer.protocols import transport_of
 
 # Which entry protocols can carry which observed protocol.
 # "TCP" here means no application bytes were recognised: typically a connection the firewall
@@ -39,45 +38,18 @@ def _protocols_text(e: Entry) -> str:
     return "/".join(sorted(e.protocols)) + " " + e.port_text()
 
 
-@dataclass
-class Diff:
-    dialect: str
-    covered: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[dict[str, Any]] = field(default_factory=list)
-    blocked_but_allowed: list[dict[str, Any]] = field(default_factory=list)
-    excess: list[dict[str, Any]] = field(default_factory=list)
-    dns_only: list[dict[str, Any]] = field(default_factory=list)
-    lint: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dialect": self.dialect,
-            "missing": self.missing,
-            "excess": self.excess,
-            "covered": self.covered,
-            "blocked_but_allowed": self.blocked_but_allowed,
-            "dns_only": self.dns_only,
-            "lint": self.lint,
-        }
-
-
-def _address_entry_matches(entry: Entry, address: str) -> bool:
+def _address_entry_matches(entry: Entry, addresses: list[str]) -> bool:
     try:
         net = ipaddress.ip_network(entry.pattern, strict=False)
-        return any(ipaddress.ip_address(a.strip()) in net for a in address.split(",") if not a.strip().startswith("+"))
+        return any(ipaddress.ip_address(a) in net for a in addresses)
     except ValueError:
         return False
 
 
-def diff(
-    summary: Table,
-    dns: Table,
-    allowlist: Allowlist,
-    dialect: str,
-    noise_rows: set[int],
-    noise_names: set[str],
-) -> Diff:
-    out = Diff(dialect)
+def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
+    """Fill the ``status``, ``entry``, ``entry_line`` and ``reason`` columns of every summary row that is
+    not noise, ``status`` = ``dns-only`` on DNS rows resolved but never connected to; return the excess
+    rows (entries no connection matched).  Noise columns must be filled first."""
     entries = allowlist.entries
     matchers = [matcher_or_never(dialect, e.pattern)[0] if e.kind != "address" else None for e in entries]
     # Entries without a wildcard are looked up by name; only the others are tried one by one.
@@ -91,11 +63,11 @@ def diff(
             tried.append(j)
     used = [False] * len(entries)
     contacted: set[str] = set()
-    for i, row in enumerate(summary.rows):
-        if i in noise_rows:
+    for row in summary.rows:
+        if row["noise"] is not None:
             continue
         fqdn: str | None = row["fqdn"]
-        address: str | None = row["address"]
+        addresses: list[str] = row["addresses"]
         protocol, port, verdict = str(row["protocol"]), int(row["port"]), str(row["verdict"])
         if fqdn:
             contacted.add(fqdn)
@@ -105,34 +77,24 @@ def diff(
             if m is not None:
                 if fqdn is not None and m(fqdn):
                     name_hits.append(j)
-            elif address is not None and _address_entry_matches(entries[j], address):
+            elif addresses and _address_entry_matches(entries[j], addresses):
                 name_hits.append(j)
         if fqdn is not None and fqdn in by_name:
             name_hits = sorted(name_hits + by_name[fqdn])  # entry order decides which entry is named
         full = [j for j in name_hits if protocol_allowed(entries[j], protocol) and entries[j].allows_port(port)]
         for j in name_hits:
             used[j] = True  # a name match makes an entry "used" even when its port is wrong
-        label = fqdn if fqdn is not None else address
-        base = {
-            "fqdn": fqdn,
-            "address": address if fqdn is None else None,
-            "protocol": protocol,
-            "port": port,
-            "verdict": verdict,
-            "count": int(row["count"]),
-        }
         if full:
             entry = entries[full[0]]
-            rec = {**base, "entry": _entry_label(entry), "entry_line": entry.line}
-            out.covered.append(rec)
+            row["entry"], row["entry_line"] = _entry_label(entry), entry.line
             if verdict != "ok":
-                out.blocked_but_allowed.append(
-                    {
-                        **rec,
-                        "reason": f"allowed by {entry.pattern} ({_protocols_text(entry)}) yet the capture shows "
-                        f"{verdict}: the rule is not applied yet, or another device blocks it",
-                    }
+                row["status"] = "blocked-but-allowed"
+                row["reason"] = (
+                    f"allowed by {entry.pattern} ({_protocols_text(entry)}) yet the capture shows "
+                    f"{verdict}: the rule is not applied yet, or another device blocks it"
                 )
+            else:
+                row["status"] = "covered"
             continue
         if name_hits:
             e = entries[name_hits[0]]
@@ -144,41 +106,36 @@ def diff(
                 reason = f"{e.pattern} matches but port {port} is not allowed (entry allows {_protocols_text(e)})"
         elif fqdn is None:
             reason = (
-                f"no name seen for {label} (no SNI, Host or DNS answer): FQDN rules cannot match it; "
-                "it needs a network rule for the address"
+                f"no name seen for {', '.join(addresses)} (no SNI, Host or DNS answer): FQDN rules cannot match "
+                "it; it needs a network rule for the address"
             )
         else:
-            reason = f"no entry matches {label}"
+            reason = f"no entry matches {fqdn}"
         if verdict != "ok":
             reason += f"; the capture shows {verdict}, a likely cause of the failed install"
-        out.missing.append({**base, "reason": reason})
+        row["status"], row["reason"] = "missing", reason
     qnames = dns.column("qname")
     asked = set(qnames)
-    for j, e in enumerate(entries):
-        if not used[j]:
-            out.excess.append(
-                {
-                    "entry": e.pattern,
-                    "line": e.line,
-                    "file": e.file,
-                    "reason": "no observed connection matched it" + _dns_hint(e, dialect, exact[j], qnames, asked),
-                }
-            )
-    seen: set[str] = set()
-    for row in dns.where(service="dns", rcode="NOERROR"):
-        name = str(row["qname"])
-        if name in contacted or name in noise_names or name in seen or not row["answers"]:
-            continue
-        seen.add(name)
-        out.dns_only.append(
-            {
-                "fqdn": name,
-                "qtype": row["qtype"],
-                "answers": list(row["answers"]),
-                "reason": "resolved but never connected to (not evidence that the rule is needed)",
-            }
-        )
-    return out
+    excess = [
+        {
+            "entry": e.pattern,
+            "file": e.file,
+            "line": e.line,
+            "reason": "no observed connection matched it" + _dns_hint(e, dialect, exact[j], qnames, asked),
+        }
+        for j, e in enumerate(entries)
+        if not used[j]
+    ]
+    for row in dns.rows:
+        if (
+            row["service"] == "dns"
+            and row["rcode"] == "NOERROR"
+            and row["answers"]
+            and row["noise"] is None
+            and row["qname"] not in contacted
+        ):
+            row["status"] = "dns-only"
+    return excess
 
 
 def _dns_hint(entry: Entry, dialect: str, exact: str | None, qnames: list[str], asked: set[str]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analyzer.errors import InputError
+
 # Application protocols a firewall rule can name, normalised.  "TCP"/"UDP" are transport-level
 # rules (network rules); HTTP/HTTPS are what Azure application rules and squid speak.
 ANY = "ANY"
@@ -52,14 +54,16 @@ class Allowlist:
     entries: list[Entry] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)  # detected format per file
     notes: list[str] = field(default_factory=list)  # defaults assumed, things skipped
+    files: list[str] = field(default_factory=list)  # the files read, in order
 
     def extend(self, other: Allowlist) -> None:
         self.entries.extend(other.entries)
         self.formats.extend(other.formats)
         self.notes.extend(other.notes)
+        self.files.extend(other.files)
 
 
-class AllowlistError(ValueError):
+class AllowlistError(InputError):
     """An allowlist file that cannot be read: names the file, the line and the problem."""
 
     def __init__(self, file: str, line: int | None, problem: str) -> None:

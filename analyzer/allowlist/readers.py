@@ -136,7 +136,7 @@ def read_allowlist(path: str | Path, fmt: str | None = None) -> Allowlist:
         if doc.notes:
             problem += "; skipped: " + "; ".join(text for _, text in doc.notes)
         raise doc.error(None, problem)
-    return Allowlist(entries=doc.entries, formats=[chosen], notes=doc.rendered_notes())
+    return Allowlist(entries=doc.entries, formats=[chosen], notes=doc.rendered_notes(), files=[file])
 
 
 def read_allowlists(paths: Iterable[str | Path], fmt: str | None = None) -> Allowlist:

@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from analyzer.allowlist.psl import registrable_domain
 from analyzer.frames import Table
-from analyzer.naming import transport_of
+from analyzer.protocols import transport_of
+from analyzer.report import Suggestion
 
 
-def suggest(summary: Table, noise_rows: set[int]) -> list[dict[str, Any]]:
-    groups: dict[str, dict[str, set[Any]]] = {}
-    addresses: list[dict[str, Any]] = []
-    for i, row in enumerate(summary.rows):
-        if i in noise_rows:
+def suggest(summary: Table) -> tuple[Suggestion, ...]:
+    """From the summary rows that are not noise (the ``noise`` column must be filled first)."""
+    groups: dict[str, tuple[set[str], set[str]]] = {}
+    addresses: list[Suggestion] = []
+    for row in summary.rows:
+        if row["noise"] is not None:
             continue
-        transport = transport_of(row["protocol"])
-        port = int(row["port"])
+        ports = f"{transport_of(row['protocol'])}/{int(row['port'])}"
         if row["fqdn"] is None:
-            addresses.append(
-                {
-                    "domain": None,
-                    "names": [],
-                    "address": row["address"],
-                    "ports": [f"{transport}/{port}"],
-                    "note": "no name seen: needs a network rule for the address",
-                }
-            )
+            why = "no name seen: needs a network rule for the address"
+            addresses.append(Suggestion(None, (), tuple(row["addresses"]), (ports,), why))
             continue
         name = str(row["fqdn"])
-        g = groups.setdefault(registrable_domain(name), {"names": set(), "ports": set()})
-        g["names"].add(name)
-        g["ports"].add(f"{transport}/{port}")
-    out: list[dict[str, Any]] = []
+        names, port_set = groups.setdefault(registrable_domain(name), (set(), set()))
+        names.add(name)
+        port_set.add(ports)
+    out: list[Suggestion] = []
     for domain in sorted(groups):
-        names = sorted(groups[domain]["names"])
-        note = None
+        names, port_set = groups[domain]
         subs = [n for n in names if n != domain]
+        note: str | None = None
         if len(subs) > 1:
             note = f"*.{domain} would cover {len(subs)} of these names (and every other name under {domain})"
-        out.append({"domain": domain, "names": names, "ports": sorted(groups[domain]["ports"]), "note": note})
-    return out + addresses
+        out.append(Suggestion(domain, tuple(sorted(names)), (), tuple(sorted(port_set)), note))
+    return (*out, *addresses)

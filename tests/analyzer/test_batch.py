@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analyzer.batch import analyze_many
-from analyzer.review import ReviewOptions
+from analyzer.api import Options, analyze_many
 from reports.jsondoc import render
 from tests.support.cli import ROOT, egress
 
@@ -14,12 +13,12 @@ CAPTURES = [str(ROOT / "fixtures" / "captures" / n) for n in ("sll.pcap", "sunbe
 
 
 def test_parallel_equals_sequential() -> None:
-    sequential = analyze_many(CAPTURES, ReviewOptions(), jobs=1)
-    parallel = analyze_many(CAPTURES, ReviewOptions(), jobs=2)
+    sequential = analyze_many(CAPTURES, options=Options(jobs=1))
+    parallel = analyze_many(CAPTURES, options=Options(jobs=2))
     assert [r.path for r in parallel] == CAPTURES
     for s, p in zip(sequential, parallel, strict=True):
-        assert s.analysis is not None and p.analysis is not None
-        assert render(s.analysis) == render(p.analysis)
+        assert s.report is not None and p.report is not None
+        assert render(s.report) == render(p.report)
 
 
 def test_cli_writes_one_report_per_capture_and_names_the_bad_one(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import ipaddress
 
 import pytest
 
-from analyzer.pipeline import Analysis, analyze
+from analyzer.pipeline import analyze
+from analyzer.report import Report
 from tests.support.truth import CORPUS, manifest, read_truth, strip_port
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present")
@@ -44,7 +45,7 @@ def _is_multicast(host: str) -> bool:
         return False
 
 
-def _names(a: Analysis) -> tuple[set[str], set[str], set[str], set[str]]:
+def _names(a: Report) -> tuple[set[str], set[str], set[str], set[str]]:
     dns = set(a.dns.column("qname"))
     sni = {r["sni"].lower() for r in a.flows if r["sni"] is not None and r["transport"] == "tcp"}
     quic = {r["sni"].lower() for r in a.flows if r["sni"] is not None and r["transport"] == "udp"}

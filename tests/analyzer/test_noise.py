@@ -28,7 +28,7 @@ def _dns(*entries: tuple[str, str, str]) -> Table:
 def _summary(*rows: tuple[str | None, str, int, str]) -> Table:
     return _frame(
         [
-            {"fqdn": f, "address": a, "port": p, "protocol": proto, "verdict": "ok", "count": 1, "bytes": 0}
+            {"fqdn": f, "addresses": [a], "port": p, "protocol": proto, "verdict": "ok", "count": 1, "bytes": 0}
             for f, a, p, proto in rows
         ],
         "summary",
@@ -58,7 +58,7 @@ def _kinds(rules: NoiseRules) -> dict[str, str]:
     out = {name: kind for name, (kind, _reason) in v.names.items()}
     for idx, kind, _reason in v.summary_rows:
         row = SUMMARY.rows[idx]
-        out[str(row["fqdn"] if row["fqdn"] is not None else row["address"])] = kind
+        out[str(row["fqdn"] if row["fqdn"] is not None else row["addresses"][0])] = kind
     return out
 
 

@@ -23,7 +23,7 @@ def _calls(path: Path, fast: bool = True) -> tuple[list[tuple[int, int | None, i
         result = analyze_stream(
             fh, str(path), path.stat().st_size, lambda d, t, p: calls.append((d, t, p)), fast, chunk_size=4096
         )
-    return calls, result.capture["packets"]
+    return calls, result.capture.packets
 
 
 @pytest.mark.parametrize("kind", ["pcap", "pcapng", "pcap.gz", "pcapng.gz"])
@@ -69,4 +69,4 @@ def test_cli_progress_goes_to_stderr_and_leaves_stdout_json() -> None:
     assert "100.0%" in proc.stderr and "packets/s" in proc.stderr
     import json
 
-    assert json.loads(proc.stdout)["capture"]["packets"] == analyze(SUNBEAM).capture["packets"]
+    assert json.loads(proc.stdout)["capture"]["packets"] == analyze(SUNBEAM).capture.packets

@@ -14,8 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analyzer.allowlist.readers import read_allowlist
-from analyzer.pipeline import Analysis, analyze
-from analyzer.review import ReviewOptions, review
+from analyzer.api import Options, Report, analyze
 from analyzer.schema import SCHEMA_VERSION, TABLES, arrow_schema
 from reports import csvout, exports, markdown
 from reports.jsondoc import document
@@ -25,16 +24,18 @@ SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
 REQUEST = ROOT.parent / "shared" / "requests" / "microstack-acl-request.md"
 
 
-def _analysis(with_allowlist: bool = True, **kw: Any) -> Analysis:
-    a = analyze(SUNBEAM)
+def _analysis(with_allowlist: bool = True, **kw: Any) -> Report:
     al = read_allowlist(REQUEST) if with_allowlist and REQUEST.exists() else None
-    review(a, ReviewOptions(allowlist=al, allowlist_files=[str(REQUEST)] if al else [], **kw))
-    return a
+    return analyze(SUNBEAM, allowlist=al, options=Options(**kw))
+
+
+def _label(row: dict[str, Any]) -> str:
+    return str(row["fqdn"] or ", ".join(row["addresses"]))
 
 
 def _egress(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from analyzer.cli import main; main()", *args],
+        [sys.executable, "-c", "from frontends.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -46,14 +47,14 @@ def test_markdown_has_kql_summary_and_a_request_our_reader_accepts(tmp_path: Pat
     text = markdown.render(a)
     assert "| Protocol | DestinationPort | Fqdn | count_ | Action |" in text
     doc = document(a)
-    for i, row in enumerate(doc["summary"]):
-        if row["fqdn"] and i not in a.noise_rows:
+    for row in doc["summary"]:
+        if row["fqdn"] and row["noise"] is None:
             assert row["fqdn"] in text
     # The change request at the end is in the shape of the request documents: our reader reads it back.
     request = tmp_path / "request.md"
     request.write_text(text.split("## Change request", 1)[1])
     entries = read_allowlist(request).entries
-    named = {(r["fqdn"], r["port"]) for i, r in enumerate(doc["summary"]) if r["fqdn"] and i not in a.noise_rows}
+    named = {(r["fqdn"], r["port"]) for r in doc["summary"] if r["fqdn"] and r["noise"] is None}
     assert {(e.pattern, p.low) for e in entries for p in e.ports} == named
 
 
@@ -61,10 +62,10 @@ def test_markdown_has_kql_summary_and_a_request_our_reader_accepts(tmp_path: Pat
 def test_markdown_lists_the_diff_and_asks_only_for_what_is_missing() -> None:
     a = _analysis()
     text = markdown.render(a)
-    assert a.diff is not None
-    for m in a.diff["missing"]:
-        assert (m["fqdn"] or m["address"]) in text
-    for e in a.diff["excess"]:
+    assert a.allowlist is not None
+    for m in a.missing():
+        assert _label(m) in text
+    for e in a.excess:
         assert e["entry"].replace("*", "\\*") in text
     request = text.split("## Change request", 1)[1]
     assert "ntp.ubuntu.com" in request and "api.charmhub.io" not in request
@@ -108,8 +109,9 @@ def test_every_format_renders_the_same_facts(tmp_path: Path) -> None:
     assert _egress(*args, "-o", str(table)).returncode == 0
     csv_text = _egress(*args, "--format", "csv").stdout
     for rendered in (md, table.read_text(), csv_text):
-        for m in doc["diff"]["missing"]:
-            assert (m["fqdn"] or m["address"]) in rendered
+        for m in doc["summary"]:
+            if m["status"] == "missing":
+                assert _label(m) in rendered
         for r in doc["summary"]:
             if r["action"] == "Deny":
                 assert r["fqdn"] in rendered
@@ -122,15 +124,13 @@ def test_export_round_trips_to_no_missing_and_no_excess(tmp_path: Path, target: 
     path = tmp_path / f"export.{target}"
     path.write_text(exports.render(a, target))
     dialect = {"squid": "squid", "cilium": "cilium"}.get(target, "azure")
-    b = analyze(SUNBEAM)
-    review(b, ReviewOptions(allowlist=read_allowlist(path), allowlist_files=[str(path)], dialect=dialect))
-    assert b.diff is not None
-    named_missing = [m for m in b.diff["missing"] if m["fqdn"]]
+    b = analyze(SUNBEAM, allowlist=read_allowlist(path), options=Options(dialect=dialect))
+    named_missing = [m for m in b.missing() if m["fqdn"]]
     if target == "squid":  # squid proxies TCP only: UDP names are listed as comments, not rules
         assert all(m["protocol"] == "UDP" for m in named_missing)
     else:
         assert named_missing == []
-    assert b.diff["excess"] == []
+    assert len(b.excess) == 0
 
 
 def test_aws_domain_list_is_valid_rules_source_list() -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from analyzer import pipeline
 from analyzer.allowlist.readers import read_allowlist
-from analyzer.pipeline import Analysis, analyze
-from analyzer.review import ReviewOptions, review
+from analyzer.api import Report, analyze
 from reports import html
 from reports.jsondoc import document
 
@@ -26,11 +26,12 @@ HOSTILE = ROOT / "fixtures" / "captures" / "hostile-names.pcap"
 ALLOWLIST = ROOT / "fixtures" / "replay" / "sunbeam.allowlist.md"
 
 
-def _analysis(capture: Path, allowlist: Path | None = None) -> Analysis:
-    a = analyze(capture)
-    al = read_allowlist(allowlist) if allowlist else None
-    review(a, ReviewOptions(allowlist=al, allowlist_files=[str(allowlist)] if allowlist else []))
-    return a
+def _analysis(capture: Path, allowlist: Path | None = None) -> Report:
+    return analyze(capture, allowlist=read_allowlist(allowlist) if allowlist else None)
+
+
+def _label(row: dict[str, Any]) -> str:
+    return str(row["fqdn"] or ", ".join(row["addresses"]))
 
 
 class _Collect(HTMLParser):
@@ -94,12 +95,12 @@ def test_page_is_complete_and_self_contained(allowlist: Path | None) -> None:
     assert not re.search(r"https?://", page)
     text = " ".join(parsed.text)
     doc = document(a)
-    for i, row in enumerate(doc["summary"]):
-        if i not in a.noise_rows:
-            assert (row["fqdn"] or row["address"]) in text
+    for row in doc["summary"]:
+        if row["noise"] is None:
+            assert _label(row) in text
     assert "Deny" in text
     if allowlist is not None:
-        assert doc["diff"]["missing"] and all((m["fqdn"] or m["address"]) in text for m in doc["diff"]["missing"])
+        assert a.missing() and all(_label(m) in text for m in a.missing())
     # The timeline has one row per contacted name.
     rows = re.findall(r'<g class="tl-row" data-name="([^"]*)"', page)
     assert len(rows) == len(set(rows)) == len(html.timeline_rows(doc, lambda v: 0.0))
@@ -271,7 +272,7 @@ def test_csp_allows_exactly_the_page_own_style_and_script() -> None:
 
 @pytest.mark.parametrize("capture", ["nano.pcap", "truncated.pcap", "http-connect-proxy.pcap", "icmp-unreachable.pcap"])
 def test_small_and_odd_captures_render_without_review(capture: str) -> None:
-    a = analyze(ROOT / "fixtures" / "captures" / capture)  # no review(): no noise, suggestions or diff
+    a = pipeline.analyze(ROOT / "fixtures" / "captures" / capture)  # not reviewed: no noise, suggestions or diff
     page = html.render(a)
     parsed = _parse(page)
     assert not parsed.errors and not parsed.stack, (parsed.errors, parsed.stack)

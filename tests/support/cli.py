@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def egress(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from analyzer.cli import main; main()", *args],
+        [sys.executable, "-c", "from frontends.cli import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

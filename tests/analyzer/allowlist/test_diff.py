@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.allowlist.readers import read_allowlist
-from analyzer.pipeline import analyze
-from analyzer.review import ReviewOptions, review
+from analyzer.api import Options, Report, analyze, read_allowlist
+from reports.display import noise_label
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared"
@@ -36,18 +35,18 @@ def _azure_match(pattern: str, name: str) -> bool:
     return name == pattern
 
 
-def _run(capture: str, **kw: object):  # type: ignore[no-untyped-def]
-    a = analyze(CAPTURES / capture)
-    review(a, ReviewOptions(allowlist=read_allowlist(REQUEST), allowlist_files=[str(REQUEST)], **kw))  # type: ignore[arg-type]
-    assert a.diff is not None
-    return a
+def _run(capture: str, dialect: str = "azure") -> Report:
+    return analyze(CAPTURES / capture, allowlist=read_allowlist(REQUEST), options=Options(dialect=dialect))
+
+
+def _label(row: dict[str, object]) -> object:
+    return row["fqdn"] or ", ".join(row["addresses"])  # type: ignore[arg-type]
 
 
 def test_sunbeam_install_against_the_microstack_request() -> None:
     a = _run("sunbeam-install.pcap")
-    d = a.diff
-    assert d["dialect"] == "azure"
-    missing = {(m["fqdn"] or m["address"], m["protocol"], m["port"]): m for m in d["missing"]}
+    assert a.allowlist is not None and a.allowlist.dialect == "azure"
+    missing = {(_label(m), m["protocol"], m["port"]): m for m in a.missing()}
     # NTP is UDP 123: the name matches *ubuntu.com, but the request only opens TCP 80/443.
     ntp = missing[("ntp.ubuntu.com", "UDP", 123)]
     assert "*ubuntu.com matches" in ntp["reason"] and "UDP 123" in ntp["reason"]
@@ -58,7 +57,7 @@ def test_sunbeam_install_against_the_microstack_request() -> None:
     assert len(missing) == 3
 
     # Allowed by the request, yet blocked in the capture: the rule is not in force.
-    blocked = {(b["fqdn"], b["verdict"]) for b in d["blocked_but_allowed"]}
+    blocked = {(b["fqdn"], b["verdict"]) for b in a.blocked_but_allowed()}
     assert blocked == {
         ("production.cloudflare.docker.com", "no-reply"),
         ("ghcr.io", "tls-interrupted"),
@@ -66,21 +65,21 @@ def test_sunbeam_install_against_the_microstack_request() -> None:
     }
 
     # Excess: exactly the destinations that no contacted name matches (independent matcher).
-    contacted = {r["fqdn"] for r in d["covered"] if r["fqdn"]} | {m["fqdn"] for m in d["missing"] if m["fqdn"]}
+    contacted = {r["fqdn"] for r in a.covered() if r["fqdn"]} | {m["fqdn"] for m in a.missing() if m["fqdn"]}
     want_excess = {p for p in _destinations() if not any(_azure_match(p, n) for n in contacted)}
-    assert {e["entry"] for e in d["excess"]} == want_excess
+    assert {e["entry"] for e in a.excess} == want_excess
     assert "contracts.canonical.com" in want_excess and "*canonical.com" not in want_excess
 
     # The .maas search-list expansions are noise, not missing and not dns-only.
-    noise = {n["name"]: n["kind"] for n in a.noise}
+    noise = {noise_label(n): n.kind for n in a.noise()}
     assert noise.get("api.charmhub.io.maas") == "search-list"
-    assert not any(".maas" in (m["fqdn"] or "") for m in d["missing"])
-    assert not any(x["fqdn"].endswith(".maas") for x in d["dns_only"])
+    assert not any(".maas" in (m["fqdn"] or "") for m in a.missing())
+    assert not any(x["qname"].endswith(".maas") for x in a.dns_only())
 
 
 def test_port_mismatch_names_the_port() -> None:
     a = _run("tls-port-5000.pcap")
-    (m,) = [m for m in a.diff["missing"] if m["fqdn"] == "registry.jujucharms.com"]  # type: ignore[index]
+    (m,) = [m for m in a.missing() if m["fqdn"] == "registry.jujucharms.com"]
     assert m["port"] == 5000
     assert "port 5000 is not allowed" in m["reason"] and "80/443" in m["reason"]
 
@@ -88,7 +87,7 @@ def test_port_mismatch_names_the_port() -> None:
 def test_lint_flags_every_risky_entry_of_the_microstack_request() -> None:
     a = _run("sunbeam-install.pcap")
     findings: dict[str, set[str]] = {}
-    for f in a.diff["lint"]:  # type: ignore[index]
+    for f in a.lint:
         findings.setdefault(f["entry"], set()).add(f["problem"])
     dests = _destinations()
     # Every "*x.com" without a dot matches evilx.com under Azure's rule.
@@ -107,11 +106,11 @@ def test_lint_flags_every_risky_entry_of_the_microstack_request() -> None:
 def test_dialect_changes_the_answer() -> None:
     """Under squid's rules '*canonical.com' is not a wildcard at all: it is invalid and matches nothing."""
     a = _run("sunbeam-install.pcap", dialect="squid")
-    lint = {(f["entry"], f["problem"]) for f in a.diff["lint"]}  # type: ignore[index]
+    lint = {(f["entry"], f["problem"]) for f in a.lint}
     assert ("*canonical.com", "invalid") in lint
-    missing = {m["fqdn"] for m in a.diff["missing"]}  # type: ignore[index]
+    missing = {m["fqdn"] for m in a.missing()}
     # Only "*snapcraftcontent.com" would have covered the snap CDN name; under Azure's rules it does.
     assert "canonical-lgw01.cdn.snapcraftcontent.com" in missing
     azure = _run("sunbeam-install.pcap")
-    assert "canonical-lgw01.cdn.snapcraftcontent.com" not in {m["fqdn"] for m in azure.diff["missing"]}  # type: ignore[index]
+    assert "canonical-lgw01.cdn.snapcraftcontent.com" not in {m["fqdn"] for m in azure.missing()}
     assert "api.charmhub.io" not in missing  # listed exactly in the request

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analyzer.cli import app
+from frontends.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
@@ -20,7 +20,7 @@ runner = CliRunner()
 
 def _egress(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-c", "from analyzer.cli import main; main()", *args],
+        [sys.executable, "-c", "from frontends.cli import main; main()", *args],
         input=stdin,
         capture_output=True,
         timeout=120,
@@ -31,14 +31,14 @@ def test_json_document_has_the_keys_other_issues_build_on() -> None:
     proc = _egress("analyze", str(FIXTURE), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema"] == "egress-analyzer/1"
+    assert doc["schema"] == "egress-analyzer/2"
     for key in ("path", "format", "link_types", "packets", "bytes", "first_ts", "last_ts", "truncated", "parse_errors"):
         assert key in doc["capture"], key
     summary_keys = {
         "protocol",
         "port",
         "fqdn",
-        "address",
+        "addresses",
         "count",
         "bytes",
         "verdict",
@@ -46,6 +46,10 @@ def test_json_document_has_the_keys_other_issues_build_on() -> None:
         "first_seen",
         "last_seen",
         "source",
+        "noise",
+        "status",
+        "entry",
+        "reason",
     }
     flow_keys = {
         "ts",
@@ -71,7 +75,7 @@ def test_json_document_has_the_keys_other_issues_build_on() -> None:
     for row in doc["summary"]:
         assert row["fqdn"] is None or (row["fqdn"] == row["fqdn"].lower() and not row["fqdn"].endswith("."))
         assert row["action"] == ("Allow" if row["verdict"] == "ok" else "Deny")
-        assert row["fqdn"] is not None or row["address"]
+        assert row["fqdn"] is not None or row["addresses"]
     assert not any(r["protocol"] == "DNS" for r in doc["summary"])
 
 

@@ -10,10 +10,7 @@ from typing import Annotated
 
 import typer
 
-from analyzer.pipeline import Analysis
-from analyzer.progress import ProgressFn
-from analyzer.review import ReviewOptions
-from parsers.errors import CaptureFormatError, ParseError
+from analyzer.api import Allowlist, InputError, Options, ProgressFn, Report
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -118,20 +115,20 @@ def analyze(
     Example: egress analyze out.pcap --allowlist microstack-acl-request.md --format json -o out.json
     """
     from analyzer.pipeline import tune_gc_for_batch_run
-    from analyzer.review import review
 
     tune_gc_for_batch_run()
-    options = _review_options(allowlist, allowlist_format, dialect, internal_domain, include_noise)
+    options = _options(dialect, internal_domain, include_noise, jobs)
+    rules = _read_allowlist(allowlist, allowlist_format)
     if len(captures) > 1:
-        _analyze_many(captures, options, fmt, output, fail_on or [], allowlist is not None, jobs)
+        _analyze_many(captures, rules, options, fmt, output, fail_on or [])
         return
+    _gate_needs(fail_on or [], rules)
     capture = captures[0]
     if fmt == Format.parquet and output is None:
         raise _fail("--format parquet writes one file per table: give a directory with -o")
-    result = _load(capture, progress)
-    review(result, options)
-    _render(result, fmt, output)
-    findings = _gate(result, fail_on or [], allowlist is not None)
+    report = _analyze(capture, rules, options, progress)
+    _render(report, fmt, output)
+    findings = _gate(report, fail_on or [])
     if findings:
         typer.echo(f"egress: failing: {findings}", err=True)
         raise typer.Exit(EXIT_FINDINGS)
@@ -142,37 +139,36 @@ _EXTENSIONS = {Format.json: "json", Format.md: "md", Format.html: "html", Format
 
 def _analyze_many(
     captures: list[str],
-    options: ReviewOptions,
+    allowlist: Allowlist | None,
+    options: Options,
     fmt: Format,
     output: Path | None,
     fail_on: list[FailOn],
-    have_allowlist: bool,
-    jobs: int | None,
 ) -> None:
     """Several captures in parallel: one report per capture in -o DIR (or the terminal for tables)."""
-    from analyzer.batch import analyze_many
+    from analyzer.api import analyze_many
     from reports.safe import terminal
 
     if "-" in captures:
         raise _fail("'-' (stdin) can only be the only capture")
     if output is None and fmt != Format.table:
         raise _fail(f"several captures with --format {fmt.value}: give a directory with -o")
+    _gate_needs(fail_on, allowlist)
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
     bad = failing = 0
-    for item in analyze_many(captures, options, jobs):
-        if item.analysis is None:
+    for item in analyze_many(captures, allowlist=allowlist, options=options):
+        if item.report is None:
             bad += 1
             typer.echo(f"egress: error: {terminal(item.error)}", err=True)
             continue
-        for w in item.analysis.warnings:
-            typer.echo(f"egress: warning: {terminal(w)}", err=True)
+        _warn(item.report)
         stem = Path(item.path).name
         target = None
         if output is not None:
             target = output / stem if fmt == Format.parquet else output / f"{stem}.{_EXTENSIONS[fmt]}"
-        _render(item.analysis, fmt, target)
-        findings = _gate(item.analysis, fail_on, have_allowlist)
+        _render(item.report, fmt, target)
+        findings = _gate(item.report, fail_on)
         if findings:
             failing += 1
             typer.echo(f"egress: failing: {terminal(item.path)}: {findings}", err=True)
@@ -182,30 +178,33 @@ def _analyze_many(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _load(capture: str, progress: bool) -> Analysis:
-    """Run the pipeline; bad input becomes one line and exit code 2 here, at the boundary."""
-    from analyzer.pipeline import analyze as run
+def _analyze(capture: str, allowlist: Allowlist | None, options: Options, progress: bool) -> Report:
+    """Run the library; bad input becomes one line and exit code 2 here, at the boundary."""
+    from analyzer.api import analyze
 
     try:
-        result = run(capture, progress=_progress_fn() if progress or sys.stderr.isatty() else None)
-    except FileNotFoundError:
-        raise _fail(f"{capture}: no such file") from None
-    except IsADirectoryError:
-        raise _fail(f"{capture}: is a directory, not a capture") from None
-    except PermissionError:
-        raise _fail(f"{capture}: permission denied") from None
-    except (CaptureFormatError, ParseError) as exc:
+        report = analyze(
+            capture,
+            allowlist=allowlist,
+            options=options,
+            progress=_progress_fn() if progress or sys.stderr.isatty() else None,
+        )
+    except InputError as exc:
         if _state["debug"]:
             raise
-        raise _fail(exc.reason if exc.reason.startswith(capture) else f"{capture}: {exc.reason}") from None
+        raise _fail(str(exc)) from None
+    _warn(report)
+    return report
+
+
+def _warn(report: Report) -> None:
     from reports.safe import terminal
 
-    for w in result.warnings:
+    for w in report.warnings:
         typer.echo(f"egress: warning: {terminal(w)}", err=True)
-    return result
 
 
-def _render(result: Analysis, fmt: Format, output: Path | None) -> None:
+def _render(result: Report, fmt: Format, output: Path | None) -> None:
     if fmt == Format.json:
         from reports import jsondoc
 
@@ -247,59 +246,49 @@ def _render(result: Analysis, fmt: Format, output: Path | None) -> None:
             table.render(result, console)
 
 
-def _gate(result: Analysis, fail_on: list[FailOn], have_allowlist: bool) -> str:
+def _gate_needs(fail_on: list[FailOn], allowlist: Allowlist | None) -> None:
+    for kind in (FailOn.missing, FailOn.excess):
+        if kind in fail_on and allowlist is None:
+            raise _fail(f"--fail-on {kind.value} needs --allowlist")
+
+
+def _gate(report: Report, fail_on: list[FailOn]) -> str:
     """What --fail-on found, as one line; empty when the gate passes."""
     found = []
     if FailOn.blocked in fail_on:
-        blocked = sum(
-            1 for i, a in enumerate(result.summary.column("action")) if a == "Deny" and i not in result.noise_rows
-        )
+        blocked = len(report.blocked())
         if blocked:
             found.append(f"{blocked} blocked destination(s)")
-    for kind in (FailOn.missing, FailOn.excess):
-        if kind in fail_on:
-            if not have_allowlist:
-                raise _fail(f"--fail-on {kind.value} needs --allowlist")
-            assert result.diff is not None
-            n = len(result.diff[kind.value])
-            if n:
-                found.append(f"{n} {kind.value} entr{'y' if n == 1 else 'ies'}")
+    counts = {FailOn.missing: len(report.missing()), FailOn.excess: len(report.excess)}
+    for kind, n in counts.items():
+        if kind in fail_on and n:
+            found.append(f"{n} {kind.value} entr{'y' if n == 1 else 'ies'}")
     return ", ".join(found)
 
 
-def _review_options(
-    allowlist: list[Path] | None,
-    allowlist_format: str | None,
-    dialect: str,
-    internal_domain: list[str] | None,
-    include_noise: list[str] | None,
-) -> ReviewOptions:
-    from analyzer.allowlist.dialects import DIALECTS
-    from analyzer.allowlist.model import AllowlistError
-    from analyzer.noise import NOISE_KINDS
-    from analyzer.review import ReviewOptions
+def _options(
+    dialect: str, internal_domain: list[str] | None, include_noise: list[str] | None, jobs: int | None = None
+) -> Options:
+    try:
+        return Options(
+            dialect=dialect,
+            internal_domains=tuple(internal_domain or ()),
+            include_noise=frozenset(include_noise or ()),
+            jobs=jobs,
+        )
+    except InputError as exc:
+        raise _fail(str(exc)) from None
 
-    if dialect not in DIALECTS:
-        raise _fail(f"unknown dialect {dialect!r}: choose one of {', '.join(DIALECTS)}")
-    for kind in include_noise or []:
-        if kind not in NOISE_KINDS:
-            raise _fail(f"unknown noise kind {kind!r}: choose from {', '.join(NOISE_KINDS)}")
-    options = ReviewOptions(
-        dialect=dialect,
-        include_noise=frozenset(include_noise or []),
-        internal_domains=tuple(d.lower().strip(".") for d in internal_domain or []),
-    )
-    if allowlist:
-        from analyzer.allowlist.readers import read_allowlists
 
-        try:
-            options.allowlist = read_allowlists([str(p) for p in allowlist], allowlist_format)
-        except AllowlistError as exc:
-            raise _fail(str(exc)) from None
-        except FileNotFoundError as exc:
-            raise _fail(f"{exc.filename}: no such file") from None
-        options.allowlist_files = [str(p) for p in allowlist]
-    return options
+def _read_allowlist(paths: list[Path] | None, allowlist_format: str | None) -> Allowlist | None:
+    from analyzer.api import read_allowlist
+
+    if not paths:
+        return None
+    try:
+        return read_allowlist(paths, allowlist_format)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command("export")
@@ -318,15 +307,12 @@ def export_command(
 
     Example: egress export out.pcap --to azure-bicep -o egress-rules.bicep
     """
-    from analyzer.review import review
     from reports import exports
 
     if to not in exports.TARGETS:
         raise _fail(f"unknown export target {to!r}: choose one of {', '.join(exports.TARGETS)}")
-    options = _review_options(None, None, "azure", internal_domain, None)
-    result = _load(capture, False)
-    review(result, options)
-    _write(exports.render(result, to), output)
+    report = _analyze(capture, None, _options("azure", internal_domain, None), False)
+    _write(exports.render(report, to), output)
 
 
 @app.command("lint")
@@ -345,12 +331,13 @@ def lint_command(
     """
     import json
 
-    from analyzer.review import lint_document
+    from analyzer.api import lint
 
-    options = _review_options(allowlist, allowlist_format, dialect, None, None)
-    assert options.allowlist is not None
-    doc = lint_document(options.allowlist, dialect)
-    doc["notes"] = options.allowlist.notes
+    options = _options(dialect, None, None)
+    rules = _read_allowlist(allowlist, allowlist_format)
+    assert rules is not None
+    findings = lint(rules, options)
+    doc = {"dialect": options.dialect, "entries": len(rules.entries), "lint": findings.rows, "notes": rules.notes}
     if fmt == Format.json:
         _write(json.dumps(doc, indent=2) + "\n", None)
         return

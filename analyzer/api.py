@@ -1,0 +1,184 @@
+"""The library entry every front end calls (the CLI, the nightly job, the upload service, live capture).
+
+    from analyzer.api import analyze, read_allowlist, Options
+    report = analyze("out.pcap", allowlist=read_allowlist("request.md"), options=Options(dialect="azure"))
+    report.summary.to_pandas(); report.missing(); report.excess
+
+``analyze`` takes a path, ``-`` (stdin) or an open binary stream (an upload) and returns a frozen,
+typed :class:`Report` whose review (noise, allowlist status, lint, excess) is already in its
+columns.  Bad input of any kind raises :class:`InputError` with one line naming the file and the
+reason; a front end turns that into its own answer (exit 2, HTTP 400) and never needs to know
+which layer found the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from typing import BinaryIO
+
+from analyzer.allowlist.model import Allowlist, AllowlistError
+from analyzer.errors import CaptureError, InputError, OptionsError
+from analyzer.frames import Table
+from analyzer.options import Options
+from analyzer.progress import ProgressFn
+from analyzer.report import AllowlistInfo, CaptureInfo, NoiseItem, Report, Suggestion
+from parsers.errors import ParseError
+
+__all__ = [
+    "Allowlist",
+    "AllowlistError",
+    "AllowlistInfo",
+    "BatchItem",
+    "CaptureError",
+    "CaptureInfo",
+    "InputError",
+    "NoiseItem",
+    "Options",
+    "OptionsError",
+    "ProgressFn",
+    "Report",
+    "Suggestion",
+    "analyze",
+    "analyze_many",
+    "lint",
+    "read_allowlist",
+    "reviewed",
+]
+
+Source = str | os.PathLike[str] | BinaryIO
+
+
+def read_allowlist(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], format: str | None = None
+) -> Allowlist:
+    """Read one allowlist file, or several merged in order; ``format`` forces the format, else each is detected."""
+    from analyzer.allowlist.readers import FORMATS, read_allowlists
+
+    if format is not None and format not in FORMATS:
+        raise OptionsError(f"unknown allowlist format {format!r}: choose one of {', '.join(FORMATS)}")
+    files = [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
+    if not files:
+        raise OptionsError("no allowlist file given")
+    return read_allowlists(files, format)  # AllowlistError is an InputError: one line naming file and line
+
+
+def analyze(
+    source: Source,
+    *,
+    allowlist: Allowlist | None = None,
+    options: Options | None = None,
+    progress: ProgressFn | None = None,
+    name: str | None = None,
+) -> Report:
+    """Read a capture and review it.  ``name`` labels a stream (defaults to its ``name`` attribute)."""
+    from analyzer import pipeline
+
+    options = options or Options()
+    label = name or _label(source)
+    try:
+        if isinstance(source, str | os.PathLike):
+            stream, size = pipeline.open_capture(source)
+            try:
+                report = pipeline.analyze_stream(stream, label, size, progress, options.fast)
+            finally:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+        else:
+            report = pipeline.analyze_stream(source, label, _size(source), progress, options.fast)
+    except (ParseError, OSError) as exc:
+        raise _capture_error(label, exc) from None
+    return reviewed(report, allowlist, options)
+
+
+def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> Report:
+    """The report with its review: noise, and with an allowlist status, entry, excess and lint."""
+    from analyzer.review import review
+
+    result = review(report.summary, report.dns, allowlist, options)
+    info = None
+    if allowlist is not None:
+        info = AllowlistInfo(
+            files=tuple(allowlist.files),
+            formats=tuple(allowlist.formats),
+            entries=len(allowlist.entries),
+            notes=tuple(allowlist.notes),
+            dialect=options.dialect,
+        )
+    return dataclasses.replace(
+        report, excess=result.excess, lint=result.lint, suggested=result.suggested, allowlist=info
+    )
+
+
+def lint(allowlist: Allowlist, options: Options | None = None) -> Table:
+    """The allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate, invalid entries."""
+    from analyzer.review import lint_rows
+
+    return Table("lint", lint_rows(allowlist, (options or Options()).dialect))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    path: str
+    report: Report | None
+    error: str | None  # one line naming the file and the reason, when the capture could not be read
+
+
+def analyze_many(
+    paths: Sequence[str], *, allowlist: Allowlist | None = None, options: Options | None = None
+) -> list[BatchItem]:
+    """Several captures, one worker process per core (``options.jobs``); results in the order of ``paths``.
+
+    A capture that cannot be read gives an item with its one-line error; the others still run.
+    """
+    options = options or Options()
+    workers = min(options.jobs or os.cpu_count() or 1, len(paths))
+    if workers <= 1:
+        return [_one(p, allowlist, options) for p in paths]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_one, paths, repeat(allowlist), repeat(options)))
+
+
+def _one(path: str, allowlist: Allowlist | None, options: Options) -> BatchItem:
+    from analyzer.pipeline import tune_gc_for_batch_run
+
+    tune_gc_for_batch_run()
+    try:
+        return BatchItem(path, analyze(path, allowlist=allowlist, options=options), None)
+    except InputError as exc:
+        return BatchItem(path, None, str(exc))
+
+
+def _label(source: Source) -> str:
+    if isinstance(source, str | os.PathLike):
+        return str(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+def _size(stream: BinaryIO) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _capture_error(label: str, exc: ParseError | OSError) -> CaptureError:
+    """One line naming the file and the reason."""
+    if isinstance(exc, ParseError):
+        reason = exc.reason
+        return CaptureError(reason if reason.startswith(label) else f"{label}: {reason}")
+    reasons: dict[type[OSError], str] = {
+        FileNotFoundError: "no such file",
+        IsADirectoryError: "is a directory, not a capture",
+        PermissionError: "permission denied",
+    }
+    for kind, text in reasons.items():
+        if isinstance(exc, kind):
+            return CaptureError(f"{label}: {text}")
+    return CaptureError(f"{label}: {exc.strerror or exc}")

@@ -1,0 +1,46 @@
+"""Formatting shared by the renderers: the core keeps integers and lists, the page and the terminal show text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+
+from analyzer.report import NoiseItem
+
+MAX_ADDRESSES_SHOWN = 8
+
+
+@lru_cache(maxsize=4096)
+def _second(sec: int) -> str:
+    return dt.datetime.fromtimestamp(sec, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO-8601 UTC with µs, or ns when the capture has them (``2024-06-10T06:13:20.001000Z``)."""
+    if ns is None:
+        return None
+    sec, frac = divmod(ns, 1_000_000_000)
+    base = _second(sec)  # packets of one second share the formatting
+    return f"{base}.{frac // 1000:06d}Z" if frac % 1000 == 0 else f"{base}.{frac:09d}Z"
+
+
+def short_list(values: Sequence[str], limit: int = MAX_ADDRESSES_SHOWN) -> str | None:
+    """``a, b, c`` or, past ``limit``, the first ``limit`` and ``+N more``; None for an empty list."""
+    if not values:
+        return None
+    if len(values) > limit:
+        return ", ".join(values[:limit]) + f", +{len(values) - limit} more"
+    return ", ".join(values)
+
+
+def label(fqdn: str | None, addresses: Sequence[str]) -> str | None:
+    """What a summary row is called: its name, else its addresses."""
+    return fqdn if fqdn is not None else short_list(addresses)
+
+
+def noise_label(item: NoiseItem) -> str:
+    """A noise item as the reports list it: the DNS name, or ``name-or-addresses protocol/port``."""
+    if item.protocol is None:
+        return str(item.name)
+    return f"{label(item.name, item.addresses)} {item.protocol}/{item.port}"
