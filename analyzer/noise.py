@@ -164,6 +164,20 @@ class NoiseVerdicts:
 
 
 def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
+    """Each name and summary row gets its first kind in rule order, with every kind active; the kinds the
+    user asked to keep are dropped afterwards.  Deciding the kind first is what makes ``--include-noise K``
+    bring back exactly the items of kind K: a search-list expansion under .cluster.local stays a
+    search-list item (not relabelled ``cluster``), and a cluster name at a private address comes back
+    with ``cluster`` (rather than falling through to ``private``)."""
+    verdicts = _classify(summary, dns, NoiseRules(internal_domains=rules.internal_domains), resolvers)
+    keep = rules.include
+    return NoiseVerdicts(
+        {n: v for n, v in verdicts.names.items() if v[0] not in keep},
+        [h for h in verdicts.summary_rows if h[1] not in keep],
+    )
+
+
+def _classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
     search = search_list_expansions(dns)
     suffixes = _SuffixRules(rules)
     names: dict[str, tuple[str, str]] = {}

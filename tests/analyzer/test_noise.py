@@ -91,3 +91,19 @@ def test_search_list_reason_names_the_base_and_the_suffix() -> None:
 def test_documentation_ranges_are_not_private() -> None:
     assert not is_private_address("203.0.113.7") and not is_private_address("2001:db8::1")
     assert is_private_address("172.20.0.1") and is_private_address("fe80::1") and is_private_address("100.64.0.1")
+
+
+@pytest.mark.parametrize("kind", ["search-list", "cluster", "reverse", "mdns", "private", "platform", "resolver"])
+def test_include_brings_back_exactly_that_kind(kind: str) -> None:
+    """Keeping a kind removes exactly its items from the noise and relabels nothing (issue 10, item 4)."""
+    every = _kinds(NoiseRules())
+    kept = _kinds(NoiseRules(include=frozenset({kind})))
+    assert kept == {name: k for name, k in every.items() if k != kind}
+
+
+def test_a_cluster_name_at_a_private_address_comes_back_with_cluster() -> None:
+    summary = _summary(("kube-dns.kube-system.svc.cluster.local", "10.152.183.10", 53, "TCP"))
+    dns = _dns(("kube-dns.kube-system.svc.cluster.local", "NOERROR", "dns"))
+    assert classify(summary, dns, NoiseRules(), set()).summary_rows[0][1] == "cluster"
+    kept = classify(summary, dns, NoiseRules(include=frozenset({"cluster"})), set())
+    assert kept.summary_rows == [] and kept.names == {}
