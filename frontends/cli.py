@@ -66,11 +66,15 @@ def analyze(
             "parallel and need -o DIR for file formats.",
         ),
     ],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table)."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
-    progress: Annotated[bool, typer.Option(help="Progress bar on stderr (default: when stderr is a terminal).")] = (
-        False
-    ),
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress on stderr (default: shown when stderr is a terminal)."),
+    ] = None,
     allowlist: Annotated[
         list[Path] | None,
         typer.Option(
@@ -117,6 +121,8 @@ def analyze(
     from analyzer.pipeline import tune_gc_for_batch_run
 
     tune_gc_for_batch_run()
+    fmt = _output_format(fmt, output, several=len(captures) > 1)
+    _check_output(fmt, output, several=len(captures) > 1)
     options = _options(dialect, internal_domain, include_noise, jobs)
     rules = _read_allowlist(allowlist, allowlist_format)
     if len(captures) > 1:
@@ -126,7 +132,8 @@ def analyze(
     capture = captures[0]
     if fmt == Format.parquet and output is None:
         raise _fail("--format parquet writes one file per table: give a directory with -o")
-    report = _analyze(capture, rules, options, progress)
+    # The terminal table on stdout shows the warnings itself: say them once.
+    report = _analyze(capture, rules, options, progress, warn=not (fmt == Format.table and output is None))
     _render(report, fmt, output)
     findings = _gate(report, fail_on or [])
     if findings:
@@ -156,6 +163,7 @@ def _analyze_many(
     _gate_needs(fail_on, allowlist)
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
+    names = _distinct_names(captures)
     bad = failing = 0
     for item in analyze_many(captures, allowlist=allowlist, options=options):
         if item.report is None:
@@ -163,10 +171,11 @@ def _analyze_many(
             typer.echo(f"egress: error: {terminal(item.error)}", err=True)
             continue
         _warn(item.report)
-        stem = Path(item.path).name
+        stem = names[item.path]
         target = None
         if output is not None:
             target = output / stem if fmt == Format.parquet else output / f"{stem}.{_EXTENSIONS[fmt]}"
+            target.parent.mkdir(parents=True, exist_ok=True)
         _render(item.report, fmt, target)
         findings = _gate(item.report, fail_on)
         if findings:
@@ -178,7 +187,9 @@ def _analyze_many(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _analyze(capture: str, allowlist: Allowlist | None, options: Options, progress: bool) -> Report:
+def _analyze(
+    capture: str, allowlist: Allowlist | None, options: Options, progress: bool | None, warn: bool = True
+) -> Report:
     """Run the library; bad input becomes one line and exit code 2 here, at the boundary."""
     from analyzer.api import analyze
 
@@ -187,13 +198,14 @@ def _analyze(capture: str, allowlist: Allowlist | None, options: Options, progre
             capture,
             allowlist=allowlist,
             options=options,
-            progress=_progress_fn() if progress or sys.stderr.isatty() else None,
+            progress=_progress_fn() if (sys.stderr.isatty() if progress is None else progress) else None,
         )
     except InputError as exc:
         if _state["debug"]:
             raise
         raise _fail(str(exc)) from None
-    _warn(report)
+    if warn:
+        _warn(report)
     return report
 
 
@@ -204,7 +216,63 @@ def _warn(report: Report) -> None:
         typer.echo(f"egress: warning: {terminal(w)}", err=True)
 
 
+def _distinct_names(captures: list[str]) -> dict[str, str]:
+    """Each capture's report name: its file name, or where two captures share one (``a/out.pcap`` and
+    ``b/out.pcap``: one folder per host, the usual night) its path relative to the captures' common folder,
+    so that no report overwrites another."""
+    base = [os.path.basename(c) for c in captures]
+    if len(set(base)) == len(base):
+        return dict(zip(captures, base, strict=True))
+    parents = [os.path.dirname(os.path.abspath(c)) for c in captures]
+    common = os.path.commonpath(parents)
+    return {c: os.path.relpath(os.path.abspath(c), common) for c in captures}
+
+
+_SUFFIXES = {".json": Format.json, ".md": Format.md, ".html": Format.html, ".htm": Format.html, ".csv": Format.csv}
+
+
+def _output_format(fmt: Format | None, output: Path | None, several: bool) -> Format:
+    """--format, else what the -o file's extension says, else the terminal table; refuse a contradiction."""
+    implied = None if output is None or several else _SUFFIXES.get(output.suffix.lower())
+    if fmt is None:
+        return implied or Format.table
+    if implied is not None and implied != fmt:
+        raise _fail(f"--format {fmt.value} but -o {output} looks like {implied.value}: give one or make them agree")
+    return fmt
+
+
+def _check_output(fmt: Format, output: Path | None, several: bool) -> None:
+    """Refuse an output that cannot be written before any analysis runs: one line, exit 2."""
+    if output is None:
+        return
+    if str(output).startswith("/dev/") and not several and fmt != Format.parquet:
+        return  # /dev/stdout, /dev/null: written as given
+    if several or fmt == Format.parquet:
+        if output.exists() and not output.is_dir():
+            raise _fail(f"-o {output}: exists and is not a directory (this output is one file per table or capture)")
+        parent = output if output.exists() else output.parent
+    else:
+        if output.is_dir():
+            raise _fail(f"-o {output}: is a directory; give a file name")
+        parent = output.parent
+    if not parent.exists() and not several and fmt != Format.parquet:
+        raise _fail(f"-o {output}: no such directory {parent}")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise _fail(f"-o {output}: cannot write in {probe}")
+
+
 def _render(result: Report, fmt: Format, output: Path | None) -> None:
+    try:
+        _render_to(result, fmt, output)
+    except OSError as exc:
+        where = output if output is not None else "stdout"
+        raise _fail(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _render_to(result: Report, fmt: Format, output: Path | None) -> None:
     if fmt == Format.json:
         from reports import jsondoc
 
@@ -311,6 +379,7 @@ def export_command(
 
     if to not in exports.TARGETS:
         raise _fail(f"unknown export target {to!r}: choose one of {', '.join(exports.TARGETS)}")
+    _check_output(Format.md, output, several=False)  # one text file, checked before the analysis
     report = _analyze(capture, None, _options("azure", internal_domain, None), False)
     _write(exports.render(report, to), output)
 
@@ -322,7 +391,11 @@ def lint_command(
         str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
     ] = "azure",
     allowlist_format: Annotated[str | None, typer.Option(help="Force the format instead of detecting it.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help="table, json, md or csv (default: from the -o extension, else table)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
 ) -> None:
     """Check an allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate and
     invalid entries, under the firewall's real wildcard rules.
@@ -333,26 +406,46 @@ def lint_command(
 
     from analyzer.api import lint
 
+    fmt = _output_format(fmt, output, several=False)
+    if fmt in (Format.html, Format.parquet):
+        raise _fail(f"egress lint writes table, json, md or csv, not {fmt.value}")
+    _check_output(fmt, output, several=False)
     options = _options(dialect, None, None)
     rules = _read_allowlist(allowlist, allowlist_format)
     assert rules is not None
     findings = lint(rules, options)
     doc = {"dialect": options.dialect, "entries": len(rules.entries), "lint": findings.rows, "notes": rules.notes}
     if fmt == Format.json:
-        _write(json.dumps(doc, indent=2) + "\n", None)
-        return
-    from rich.console import Console
+        _write(json.dumps(doc, indent=2) + "\n", output)
+    elif fmt == Format.md:
+        from reports import markdown
 
-    from reports import table
+        _write(markdown.render_lint(doc), output)
+    elif fmt == Format.csv:
+        from reports import csvout
 
-    table.render_lint(doc, Console())
+        _write(csvout.render_table(findings), output)
+    else:
+        from rich.console import Console
+
+        from reports import table
+
+        if output is None:
+            table.render_lint(doc, Console())
+        else:
+            with output.open("w", encoding="utf-8") as fh:
+                table.render_lint(doc, Console(file=fh, width=200, force_terminal=False))
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    try:
+        if output is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output or 'stdout'}: {exc.strerror or exc}") from None
 
 
 def _progress_fn() -> ProgressFn:

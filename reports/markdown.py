@@ -144,3 +144,17 @@ def _addresses(row: dict[str, Any]) -> str | None:
 
 def _name(row: dict[str, Any]) -> str | None:
     return label(row["fqdn"], row["addresses"])
+
+
+def render_lint(doc: dict[str, Any]) -> str:
+    """``egress lint --format md``: the findings as a Markdown table."""
+    lines = [
+        "# Allowlist lint",
+        "",
+        f"{doc['entries']} entries, {cell(doc['dialect'])} wildcard rules, {len(doc['lint'])} findings.",
+        "",
+    ]
+    lines += [f"- Note: {cell(n)}" for n in doc["notes"]]
+    rows = [[f["entry"], f["file"], f["line"], f["problem"], f["detail"]] for f in doc["lint"]]
+    lines += ["", *(_table(["Entry", "File", "Line", "Problem", "Detail"], rows) if rows else ["No findings."])]
+    return "\n".join(lines).rstrip() + "\n"
