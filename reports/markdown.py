@@ -46,7 +46,8 @@ def render(report: Report) -> str:
         "",
         f"- Capture: {cap.format}{' (gzip)' if cap.compressed else ''}, "
         f"link types {', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} connections",
-        f"- From {iso(cap.first_ts)} to {iso(cap.last_ts)}" + (" (capture truncated)" if cap.truncated else ""),
+        (f"- From {iso(cap.first_ts)} to {iso(cap.last_ts)}" if cap.first_ts is not None else "- No packets")
+        + (" (capture truncated)" if cap.truncated else ""),
         f"- Parse errors: {cap.parse_errors}",
     ]
     for w in report.warnings:

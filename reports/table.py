@@ -37,7 +37,7 @@ def render(report: Report, console: Console) -> None:
         Text(
             f"{terminal(cap.path)}: {cap.format}{' (gzip)' if cap.compressed else ''}, "
             f"{', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} flows, "
-            f"{iso(cap.first_ts)} .. {iso(cap.last_ts)}"
+            + (f"{iso(cap.first_ts)} .. {iso(cap.last_ts)}" if cap.first_ts is not None else "no packets")
             + (", TRUNCATED" if cap.truncated else "")
             + (f", {cap.parse_errors} parse errors" if cap.parse_errors else "")
         )

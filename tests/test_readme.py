@@ -21,6 +21,7 @@ def test_every_command_is_in_the_readme_with_help_and_an_example() -> None:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example: egress " + name in " ".join(result.output.split()), name
+        assert "<bool>" not in result.output, name  # a flag takes no value: its help must not say it does
 
 
 def test_readme_shows_the_two_commands() -> None:

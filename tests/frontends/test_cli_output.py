@@ -122,3 +122,14 @@ def test_warnings_are_said_once(tmp_path: Path) -> None:
     assert together.count("cut") + together.count("truncat") >= 1
     warning_lines = [line for line in together.splitlines() if "warning" in line.lower()]
     assert len(warning_lines) == len(set(w.split("warning", 1)[1] for w in warning_lines)), warning_lines
+
+
+def test_an_empty_capture_says_no_packets(tmp_path: Path) -> None:
+    import struct
+
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    for fmt in ("table", "md"):
+        proc = egress("analyze", str(empty), "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+        assert "None" not in proc.stdout and ("no packets" in proc.stdout.lower()), proc.stdout
