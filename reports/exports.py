@@ -17,25 +17,76 @@ from analyzer.report import Report
 TARGETS = ("request-md", "azure-bicep", "azure-arm", "cilium", "squid", "aws-domain-list", "text")
 
 
-_DNS_NAME = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
+# A host name a firewall accepts: letter-digit-hyphen labels (underscore too: service names use it), no label
+# starting or ending with a hyphen, 63 octets a label, 253 in all, two labels at least, and a last label
+# that is not all digits (that would be a broken IPv4 address).  Packets can carry anything: "-n" taken
+# from an SNI would be read by squid as a flag.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def is_dns_name(name: str) -> bool:
+    labels = name.split(".")
+    return (
+        len(name) <= 253
+        and len(labels) >= 2
+        and all(_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def _observed(report: Report) -> tuple[list[tuple[str, str, str, int]], list[tuple[str, str, int]]]:
     """(name, protocol, transport, port) for named egress; (address, transport, port) for the rest.
 
-    A name that is not a valid DNS name (packets can carry anything) never reaches a firewall config.
+    A name that is not a valid DNS name never reaches a firewall config (:func:`notes` says so).
     """
     names: set[tuple[str, str, str, int]] = set()
     addresses: set[tuple[str, str, int]] = set()
     for r in report.egress():
         transport = transport_of(r["protocol"])
         if r["fqdn"]:
-            if _DNS_NAME.match(r["fqdn"]):
+            if is_dns_name(r["fqdn"]):
                 names.add((r["fqdn"], r["protocol"], transport, r["port"]))
         else:
             for a in r["addresses"]:
                 addresses.add((a, transport, r["port"]))
     return sorted(names), sorted(addresses)
+
+
+def notes(report: Report, target: str) -> list[str]:
+    """Every destination the capture justifies that the export leaves out or writes with a caveat, and why.
+
+    Comment-capable formats carry these as comments; the CLI also says them on stderr (JSON has no comments).
+    """
+    out: list[str] = []
+    invalid: dict[str, int] = {}
+    for r in report.egress():
+        where = f"{transport_of(r['protocol'])}/{r['port']}"
+        if r["fqdn"] and not is_dns_name(r["fqdn"]):
+            # Counted, never quoted: the name is whatever a packet carried, and this text lands in configs.
+            invalid[where] = invalid.get(where, 0) + 1
+            continue
+        if r["verdict"] == "proxy-denied":
+            via = ", ".join(r["vias"]) or "a proxy"
+            out.append(
+                f"{r['fqdn'] or ', '.join(r['addresses'])} {where} was refused by the proxy at {via}: "
+                "the rule belongs on the proxy as well"
+            )
+    for where, n in invalid.items():
+        out.append(
+            f"not exported: {n} name(s) on {where} that are not valid DNS names (the analysis report lists them)"
+        )
+    names, addresses = _observed(report)
+    if target == "squid":
+        out += [f"not proxied by squid, needs a firewall rule: {n} {t}/{p}" for n, _, t, p in names if t != "TCP"]
+        out += [f"not proxied by squid, needs a firewall rule: {a} {t}/{p}" for a, t, p in addresses if t != "TCP"]
+    elif target == "aws-domain-list":
+        out += [
+            f"not in a domain list (TLS SNI and HTTP Host only), needs a stateful rule: {n} {t}/{p}"
+            for n, protocol, t, p in names
+            if _app_protocol(protocol, p) is None
+        ]
+        out += [f"needs a network rule for the address: {a} {t}/{p}" for a, t, p in addresses]
+    return sorted(set(out), key=out.index)
 
 
 def _app_protocol(protocol: str, port: int) -> str | None:
@@ -222,18 +273,18 @@ def cilium(report: Report) -> str:
 def squid(report: Report) -> str:
     names, addresses = _observed(report)
     lines = ["# squid.conf fragment this capture justifies (egress-analyzer)"]
-    ports = sorted({p for _, _, t, p in names if t == "TCP"})
+    ports = sorted({p for _, _, t, p in names if t == "TCP"} | {p for _, t, p in addresses if t == "TCP"})
     tcp_names = sorted({n for n, _, t, _ in names if t == "TCP"})
-    skipped = sorted({f"{n} {t}/{p}" for n, _, t, p in names if t != "TCP"})
+    tcp_addresses = sorted({a for a, t, _ in addresses if t == "TCP"})
     if tcp_names:
         lines += [f"acl install_egress dstdomain {n}" for n in tcp_names]
+    if ports:
         lines.append("acl install_ports port " + " ".join(str(p) for p in ports))
+    if tcp_names:
         lines.append("http_access allow install_egress install_ports")
-    if addresses:
-        lines += [f"acl install_egress_ip dst {a}" for a in sorted({a for a, t, _ in addresses if t == "TCP"})]
+    if tcp_addresses:
+        lines += [f"acl install_egress_ip dst {a}" for a in tcp_addresses]
         lines.append("http_access allow install_egress_ip install_ports")
-    for s in skipped:
-        lines.append(f"# not proxied by squid, needs a firewall rule: {s}")
     return "\n".join(lines) + "\n"
 
 
@@ -262,12 +313,11 @@ def text(report: Report) -> str:
 def request_md(report: Report) -> str:
     from reports.markdown import change_request
 
-    names, _ = _observed(report)
-    body = change_request([(n, t, p) for n, _, t, p in names])
-    return (
-        "\n".join(["## Requested Policy Change", "", "## Key points about the firewall rule", "", *body]).rstrip()
-        + "\n"
-    )
+    names, addresses = _observed(report)
+    body = change_request([(n, t, p) for n, _, t, p in names] + addresses)
+    intro = "Allow egress to the destinations below: what the captured install contacted (egress-analyzer)."
+    head = ["## Requested Policy Change", "", intro, "", "## Key points about the firewall rule", ""]
+    return "\n".join([*head, *body]).rstrip() + "\n"
 
 
 RENDERERS = {
@@ -281,5 +331,16 @@ RENDERERS = {
 }
 
 
+# How each format writes a comment line; JSON formats have none (the CLI says the notes on stderr).
+COMMENTS = {"request-md": "", "azure-bicep": "// ", "cilium": "# ", "squid": "# ", "text": "# "}
+
+
 def render(report: Report, target: str) -> str:
-    return RENDERERS[target](report)
+    text = RENDERERS[target](report)
+    prefix = COMMENTS.get(target)
+    found = notes(report, target)
+    if prefix is None or not found:
+        return text
+    if target == "request-md":
+        return text + "\n## Not in this request\n\n" + "\n\n".join(found) + "\n"
+    return text + "".join(f"{prefix}{n}\n" for n in found)

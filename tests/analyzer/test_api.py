@@ -12,6 +12,7 @@ import pytest
 
 from analyzer.api import CaptureError, InputError, Options, OptionsError, analyze, read_allowlist
 from reports import exports, jsondoc
+from tests.support.tls_capture import write_tls_capture
 
 ROOT = Path(__file__).resolve().parents[2]
 SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
@@ -97,33 +98,8 @@ def test_bad_input_is_one_typed_error_naming_the_file(tmp_path: Path) -> None:
 
 def _many_addresses_capture(path: Path, n: int) -> list[str]:
     """One name (by SNI) reached at ``n`` addresses: a CDN, and more addresses than a display shows."""
-    from scapy.all import IP, TCP, Ether, wrpcap
-    from scapy.layers.tls.all import TLS, ServerName, TLS_Ext_ServerName, TLSClientHello
-
-    hello = bytes(
-        TLS(msg=[TLSClientHello(ext=[TLS_Ext_ServerName(servernames=[ServerName(servername=b"cdn.example.com")])])])
-    )
     addresses = [f"203.0.113.{10 + i}" for i in range(n)]
-    packets = []
-    t = 1_700_000_000.0
-    for i, dst in enumerate(addresses):
-        sport = 40000 + i
-        c, s = 1000, 5000
-        base = Ether() / IP(src="10.0.0.5", dst=dst)
-        back = Ether() / IP(src=dst, dst="10.0.0.5")
-        seq = [
-            base / TCP(sport=sport, dport=443, flags="S", seq=c),
-            back / TCP(sport=443, dport=sport, flags="SA", seq=s, ack=c + 1),
-            base / TCP(sport=sport, dport=443, flags="A", seq=c + 1, ack=s + 1),
-            base / TCP(sport=sport, dport=443, flags="PA", seq=c + 1, ack=s + 1) / hello,
-            back
-            / TCP(sport=443, dport=sport, flags="PA", seq=s + 1, ack=c + 1 + len(hello))
-            / b"\x16\x03\x03\x00\x01\x02",
-        ]
-        for k, p in enumerate(seq):
-            p.time = t + i + k * 0.01
-        packets += seq
-    wrpcap(str(path), packets)
+    write_tls_capture(path, [(b"cdn.example.com", a, 443) for a in addresses])
     return addresses
 
 
