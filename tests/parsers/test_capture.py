@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from scapy.config import conf
-from scapy.utils import RawPcapNgReader, RawPcapReader, RawPcapWriter
+from scapy.utils import RawPcapWriter
 
 from parsers.capture import MAX_RECORD, CaptureReader, Frame
 from parsers.errors import CaptureFormatError, ParseError
+from tests.support.oracles import ours, scapy_frames
 
 conf.verb = 0
 
@@ -52,26 +53,6 @@ def read_all(raw: bytes, chunk_size: int | None = None, name: str = "t") -> tupl
     kwargs = {} if chunk_size is None else {"chunk_size": chunk_size}
     reader = CaptureReader(io.BytesIO(raw), name=name, **kwargs)
     return reader, list(reader)
-
-
-def scapy_frames(path: Path) -> list[tuple[bytes, int, int, int, int]]:
-    """(data, ts_ns, linktype, caplen, wirelen) per packet according to scapy."""
-    out = []
-    with RawPcapReader(str(path)) as reader:  # dispatches to RawPcapNgReader for pcapng
-        for data, meta in reader:
-            if isinstance(reader, RawPcapNgReader):
-                ticks = (meta.tshigh << 32) | meta.tslow
-                ts_ns = ticks * 1_000_000_000 // meta.tsresol
-                linktype, caplen, wirelen = meta.linktype, len(data), meta.wirelen
-            else:
-                ts_ns = meta.sec * 1_000_000_000 + meta.usec * (1 if reader.nano else 1000)
-                linktype, caplen, wirelen = reader.linktype, meta.caplen, meta.wirelen
-            out.append((data, ts_ns, linktype, caplen, wirelen))
-    return out
-
-
-def ours(frames: list[Frame]) -> list[tuple[bytes, int, int, int, int]]:
-    return [(f.data, f.ts_ns, f.linktype, f.caplen, f.wirelen) for f in frames]
 
 
 @pytest.mark.parametrize("nano", [False, True], ids=["usec", "nsec"])
