@@ -109,8 +109,9 @@ def test_a_broken_chunk_size_is_a_parse_error_not_a_crash(tmp_path: Path) -> Non
 # -- found in review: bare LF line endings, leading zeros, bodies past 2 GiB -------------------------
 
 from analyzer.flows import PROTO_TCP, Flow  # noqa: E402
+from fixtures.builders.packets import write_tcp  # noqa: E402
 from parsers.transport import TCP_ACK, TCP_SYN  # noqa: E402
-from tests.support.quic_build import HAVE_TSHARK, tshark_hosts, write_tcp  # noqa: E402
+from tests.support.oracles import HAVE_TSHARK, tshark_hosts  # noqa: E402
 
 HEAD = b"POST /up HTTP/1.1\r\nHost: up.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
 AFTER = b"GET /n HTTP/1.1\r\nHost: next.example.org\r\n\r\n"

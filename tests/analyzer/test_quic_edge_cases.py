@@ -15,7 +15,11 @@ from scapy.utils import wrpcap
 
 from analyzer.flows import MAX_QUIC_INITIALS, PROTO_UDP, Flow
 from analyzer.pipeline import analyze
-from tests.support.quic_build import HAVE_TSHARK, C, S, client_hello, crypto, seal_initial, tshark_sni, write_udp
+from fixtures.builders.packets import CLIENT as C
+from fixtures.builders.packets import SERVER as S
+from fixtures.builders.packets import write_udp
+from fixtures.builders.quic import client_hello, crypto, seal_initial
+from tests.support.oracles import HAVE_TSHARK, tshark_sni
 
 DUP_NAME = "dup.example.com"
 

@@ -16,8 +16,8 @@ from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from analyzer.pipeline import analyze
+from fixtures.builders.quic import client_flight
 from parsers.quic import QUIC_V1, QUIC_V2
-from tests.parsers.test_quic import client_flight
 
 C = "10.0.0.5"
 SERVERS = {"api.snapcraft.io": "203.0.113.21", "images.lxd.canonical.com": "203.0.113.22", "ghcr.io": "203.0.113.23"}

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import re
 import shutil
-import struct
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from analyzer.allowlist.readers import read_allowlist
 from analyzer.pipeline import Analysis, analyze
 from analyzer.review import ReviewOptions, review
+from fixtures.builders.tls import Hello, records
 from reports import html
 from reports.jsondoc import document
 
@@ -137,21 +137,8 @@ SNI_BIDI = "rlo-\u202etxt.exe\x1b[31m.example".encode()  # not printable: the pa
 
 def _client_hello(sni: bytes) -> bytes:
     """A minimal TLS 1.2 ClientHello record with one server_name (RFC 8446 4.1.2, RFC 6066 3)."""
-    entry = b"\x00" + struct.pack("!H", len(sni)) + sni
-    server_name = struct.pack("!HH", 0, len(entry) + 2) + struct.pack("!H", len(entry)) + entry
-    exts = server_name
-    body = (
-        b"\x03\x03"
-        + bytes(32)  # random
-        + b"\x00"  # session id
-        + struct.pack("!H", 2)
-        + b"\x13\x01"  # one cipher suite
-        + b"\x01\x00"  # null compression
-        + struct.pack("!H", len(exts))
-        + exts
-    )
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+    hello = Hello(sni=sni, alpn=(), versions=(), random=bytes(32), session_id=b"", ciphers=(0x1301,))
+    return records(hello.message())
 
 
 def _hostile_capture(path: Path) -> None:

@@ -57,3 +57,21 @@ def tshark_frames(path: Path) -> list[tuple[bytes, int, int, int, int]]:
         data = bytes.fromhex(layers["frame_raw"][0]) if int(frame["frame.cap_len"]) else b""
         out.append((data, ts_ns, int(frame["frame.encap_type"]), int(frame["frame.cap_len"]), int(frame["frame.len"])))
     return out
+
+
+def tshark_fields(path: Path, display_filter: str, field: str) -> list[str]:
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", display_filter, "-T", "fields", "-e", field],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [x for x in out.split() if x]
+
+
+def tshark_sni(path: Path) -> list[str]:
+    return tshark_fields(path, "quic", "tls.handshake.extensions_server_name")
+
+
+def tshark_hosts(path: Path) -> list[str]:
+    return tshark_fields(path, "http.request", "http.host")
