@@ -19,11 +19,9 @@ from analyzer.review import ReviewOptions, review
 from fixtures.builders.tls import Hello, records
 from reports import html
 from reports.jsondoc import document
+from tests.support.paths import CAPTURES, HOSTILE, REPLAY, SUNBEAM
 
-ROOT = Path(__file__).resolve().parents[2]
-SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
-HOSTILE = ROOT / "fixtures" / "captures" / "hostile-names.pcap"
-ALLOWLIST = ROOT / "fixtures" / "replay" / "sunbeam.allowlist.md"
+ALLOWLIST = REPLAY / "sunbeam.allowlist.md"
 
 
 def _analysis(capture: Path, allowlist: Path | None = None) -> Analysis:
@@ -258,7 +256,7 @@ def test_csp_allows_exactly_the_page_own_style_and_script() -> None:
 
 @pytest.mark.parametrize("capture", ["nano.pcap", "truncated.pcap", "http-connect-proxy.pcap", "icmp-unreachable.pcap"])
 def test_small_and_odd_captures_render_without_review(capture: str) -> None:
-    a = analyze(ROOT / "fixtures" / "captures" / capture)  # no review(): no noise, suggestions or diff
+    a = analyze(CAPTURES / capture)  # no review(): no noise, suggestions or diff
     page = html.render(a)
     parsed = _parse(page)
     assert not parsed.errors and not parsed.stack, (parsed.errors, parsed.stack)
