@@ -27,6 +27,11 @@ PACKETS: list[tuple[int, bytes, int | None]] = [
 ]
 FORMATS = ["pcap", "pcapng"]
 LINKTYPES = [1, 101, 113, 276]
+EVERY_KIND = pytest.mark.parametrize(
+    ("fmt", "nano", "linktype"),
+    [(f, n, lt) for f in FORMATS for n in (False, True) for lt in LINKTYPES],
+    ids=[f"{f}-{'nsec' if n else 'usec'}-{lt}" for f in FORMATS for n in (False, True) for lt in LINKTYPES],
+)
 
 
 def _write(out: Path | io.BytesIO, fmt: str, linktype: int, nano: bool) -> None:
@@ -43,9 +48,7 @@ def _expected(linktype: int, nano: bool) -> list[Packet]:
     ]
 
 
-@pytest.mark.parametrize("linktype", LINKTYPES)
-@pytest.mark.parametrize("nano", [False, True], ids=["usec", "nsec"])
-@pytest.mark.parametrize("fmt", FORMATS)
+@EVERY_KIND
 def test_read_back_by_our_reader_scapy_and_dpkt(tmp_path: Path, fmt: str, nano: bool, linktype: int) -> None:
     path = tmp_path / f"t.{fmt}"
     _write(path, fmt, linktype, nano)
@@ -66,9 +69,7 @@ def test_read_back_by_our_reader_scapy_and_dpkt(tmp_path: Path, fmt: str, nano: 
 
 
 @pytest.mark.skipif(not HAVE_TSHARK, reason="tshark not installed")
-@pytest.mark.parametrize("linktype", LINKTYPES)
-@pytest.mark.parametrize("nano", [False, True], ids=["usec", "nsec"])
-@pytest.mark.parametrize("fmt", FORMATS)
+@EVERY_KIND
 def test_read_back_by_tshark(tmp_path: Path, fmt: str, nano: bool, linktype: int) -> None:
     path = tmp_path / f"t.{fmt}"
     _write(path, fmt, linktype, nano)

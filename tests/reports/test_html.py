@@ -16,6 +16,7 @@ import pytest
 from analyzer.allowlist.readers import read_allowlist
 from analyzer.pipeline import Analysis, analyze
 from analyzer.review import ReviewOptions, review
+from fixtures.builders.packets import T0_NS, write_frames
 from fixtures.builders.tls import Hello, records
 from reports import html
 from reports.jsondoc import document
@@ -143,15 +144,11 @@ def _hostile_capture(path: Path) -> None:
     from scapy.layers.dns import DNS, DNSQR, DNSRR
     from scapy.layers.inet import IP, TCP, UDP
     from scapy.layers.l2 import Ether
-    from scapy.utils import wrpcap
 
     client, resolver = "10.0.0.5", "10.0.0.2"
     pkts: list[Any] = []
-    clock = [1_718_000_000.0]
 
     def add(p: Any) -> None:
-        clock[0] += 0.01
-        p.time = clock[0]
         pkts.append(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p)
 
     def tcp(server: str, dport: int, sport: int, payload: bytes, reply: bytes | None, rst: bool = False) -> None:
@@ -187,7 +184,7 @@ def _hostile_capture(path: Path) -> None:
         / DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname=qname), an=DNSRR(rrname=qname, type="A", rdata="192.0.2.14"))
     )
     add(IP(src=client, dst="192.0.2.14") / TCP(sport=40004, dport=443, flags="S", seq=1))  # never answered
-    wrpcap(str(path), pkts)
+    write_frames(path, [bytes(p) for p in pkts], step_ns=10_000_000, t0_ns=T0_NS + 10_000_000)
 
 
 @pytest.fixture(scope="module")
