@@ -135,7 +135,8 @@ class CaptureWriter:
         if fh is None:
             return
         try:
-            if not fh.closed:
+            # a caller's stream may be closed already, or be a bare sink without ``closed``
+            if not getattr(fh, "closed", False):
                 fh.flush()
         finally:
             if self._owned:

@@ -118,6 +118,27 @@ def test_flushed_then_killed_is_a_cut_capture(tmp_path: Path, fmt: str) -> None:
     w.close()
 
 
+def test_a_bare_write_only_sink_is_enough() -> None:
+    """An upload or a pipe: no seek, no tell, no ``closed``; the writer only writes and flushes."""
+
+    class Sink:
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+            self.flushes = 0
+
+        def write(self, b: bytes) -> int:
+            self.chunks.append(bytes(b))
+            return len(b)
+
+        def flush(self) -> None:
+            self.flushes += 1
+
+    sink, reference = Sink(), io.BytesIO()
+    _write(sink, "pcapng", 1, True)  # type: ignore[arg-type]
+    _write(reference, "pcapng", 1, True)
+    assert b"".join(sink.chunks) == reference.getvalue() and sink.flushes == 1
+
+
 def test_close_is_idempotent_and_write_after_close_fails(tmp_path: Path) -> None:
     w = CaptureWriter(tmp_path / "t")
     w.close()
