@@ -1,4 +1,5 @@
-"""Deterministic benchmark captures, written with struct (fast enough for gigabytes).
+"""Deterministic benchmark captures: packets packed with struct (fast enough for gigabytes), the
+capture written by parsers.capture_writer.
 
 bulk:      a few TLS downloads of container layers / snaps: handshake, then large server segments
            with client ACKs every second segment (what dominates a real install capture).
@@ -10,10 +11,16 @@ from __future__ import annotations
 
 import argparse
 import struct
+import sys
 from pathlib import Path
 
-PCAP_HDR = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
-REC = struct.Struct("<IIII")
+if __package__ in (None, ""):  # run as a script: the repository root holds parsers and fixtures
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fixtures.builders.dns import wire_message as dns_message
+from fixtures.builders.tls import Hello, groups_ext, key_share_ext, records, sni_ext
+from parsers.capture_writer import CaptureWriter
+
 ETH = b"\x00\x16\x3e\x00\x00\x01\x00\x16\x3e\x00\x00\x02\x08\x00"
 IP = struct.Struct("!BBHHHBBH4s4s")
 TCP = struct.Struct("!HHIIBBHHH")
@@ -23,40 +30,27 @@ RESOLVER = bytes([10, 0, 0, 2])
 
 
 def client_hello(sni: str) -> bytes:
-    name = sni.encode()
-    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
-    groups = struct.pack("!HHH", 10, 4, 2) + b"\x00\x1d"
-    versions = struct.pack("!HHB", 43, 3, 2) + b"\x03\x04"
-    key_share = struct.pack("!HHHHH", 51, 38, 36, 0x1D, 32) + b"\x11" * 32
-    exts = sni_ext + groups + versions + key_share
-    body = b"\x03\x03" + b"\x22" * 32 + b"\x20" + b"\x33" * 32 + b"\x00\x02\x13\x01\x01\x00"
-    body += struct.pack("!H", len(exts)) + exts
-    hs = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+    """A small TLS 1.3 ClientHello: server_name, X25519 only, TLS 1.3 only, one cipher suite."""
+    hello = Hello(
+        sni=None,
+        extra_before=[sni_ext(sni.encode()), groups_ext(0x1D)],
+        alpn=(),
+        versions=(0x0304,),
+        extra_after=[key_share_ext((0x1D, b"\x11" * 32))],
+        random=b"\x22" * 32,
+        session_id=b"\x33" * 32,
+        ciphers=(0x1301,),
+    )
+    return records(hello.message())
 
 
 SERVER_HELLO = b"\x16\x03\x03\x00\x4a\x02\x00\x00\x46\x03\x03" + b"\x44" * 70
 
 
-def dns_message(ident: int, name: str, answer: bytes | None) -> bytes:
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
-    flags = 0x8180 if answer else 0x0100
-    msg = struct.pack("!HHHHHH", ident, flags, 1, 1 if answer else 0, 0, 0) + qname + b"\x00\x01\x00\x01"
-    if answer:
-        msg += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + answer
-    return msg
-
-
-# pcapng as dumpcap writes it: a section header, one Ethernet interface (µs), enhanced packet blocks.
-NG_HDR = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28) + struct.pack("<IIHHII", 1, 20, 1, 0, 0, 20)
-EPB = struct.Struct("<IIIIIII")
-
-
 class Writer:
     def __init__(self, path: Path, pcapng: bool = False) -> None:
         self.fh = path.open("wb")
-        self.fh.write(NG_HDR if pcapng else PCAP_HDR)
-        self.pcapng = pcapng
+        self.out = CaptureWriter(self.fh, format="pcapng" if pcapng else "pcap")
         self.t = 1_718_000_000_000_000  # microseconds
         self.packets = 0
 
@@ -64,14 +58,7 @@ class Writer:
         ip = IP.pack(0x45, 0, 20 + len(l4), 0, 0x4000, 64, proto, 0, src, dst)
         frame = ETH + ip + l4
         self.t += 50
-        if self.pcapng:
-            pad = -len(frame) % 4
-            blen = 32 + len(frame) + pad
-            self.fh.write(EPB.pack(6, blen, 0, self.t >> 32, self.t & 0xFFFFFFFF, len(frame), len(frame)))
-            self.fh.write(frame + b"\x00" * pad + struct.pack("<I", blen))
-        else:
-            self.fh.write(REC.pack(self.t // 1_000_000, self.t % 1_000_000, len(frame), len(frame)))
-            self.fh.write(frame)
+        self.out.write(self.t * 1000, frame)
         self.packets += 1
 
     def tcp(self, src: bytes, dst: bytes, sp: int, dp: int, seq: int, ack: int, flags: int, data: bytes = b"") -> None:
@@ -111,6 +98,7 @@ class Writer:
         self.tcp(c, s, sport, 443, cseq + 1, sseq + 1, 0x10)
 
     def close(self) -> None:
+        self.out.close()
         self.fh.close()
 
 

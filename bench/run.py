@@ -12,11 +12,12 @@ import os
 import platform
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from parsers.capture_writer import CaptureWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -119,7 +120,7 @@ def main() -> None:
     # The fixed cost of one run (interpreter, imports, allowlist, report) on a capture with no packets,
     # so that the per-packet rate can be read apart from it.
     empty = OUT / "empty.pcap"
-    empty.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+    CaptureWriter(empty).close()
     fixed = timed([*egress, str(empty), "--allowlist", str(ALLOWLIST), "--format", "json", "-o", "/dev/null"], 5)
     results["fixed_cost"] = fixed
     empty.unlink()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typer.main import get_command
 from typer.testing import CliRunner
 
 from frontends.cli import app
+from tests.support.paths import ROOT
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_command_is_in_the_readme_with_help_and_an_example() -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from analyzer.api import Options, analyze_many
 from reports.jsondoc import render
-from tests.support.cli import ROOT, egress
+from tests.support.cli import egress
+from tests.support.paths import CAPTURES as FIXTURE_CAPTURES
 
-CAPTURES = [str(ROOT / "fixtures" / "captures" / n) for n in ("sll.pcap", "sunbeam-install.pcap", "dns-tcp.pcap")]
+CAPTURES = [str(FIXTURE_CAPTURES / n) for n in ("sll.pcap", "sunbeam-install.pcap", "dns-tcp.pcap")]
 
 
 def test_parallel_equals_sequential() -> None:

@@ -7,16 +7,15 @@ from pathlib import Path
 import pytest
 
 from analyzer.pipeline import analyze, analyze_stream
+from fixtures.builders.packets import established
 from parsers.capture import CHUNK
+from parsers.capture_writer import CaptureWriter
 from reports.jsondoc import document
-from tests.support.fastpath_cases import established
-from tests.support.truth import CORPUS
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import CAPTURES, CORPUS
 
 
 def _captures() -> list[Path]:
-    paths = sorted((ROOT / "fixtures" / "captures").iterdir())
+    paths = sorted(CAPTURES.iterdir())
     if CORPUS.is_dir():
         paths += sorted(p for p in CORPUS.rglob("*") if p.suffix in (".pcap", ".gz") and p.is_file())
     return [p for p in paths if p.is_file()]
@@ -34,7 +33,7 @@ def test_fast_and_full_decoders_agree(path: Path) -> None:
 
 def test_a_capture_cut_anywhere_gives_the_same_warning(tmp_path: Path) -> None:
     """tcpdump killed mid-record or mid-header: both readers must say the same thing."""
-    data = (ROOT / "fixtures" / "captures" / "sll.pcap").read_bytes()
+    data = (CAPTURES / "sll.pcap").read_bytes()
     cut_file = tmp_path / "cut.pcap"
     for cut in range(1, 200):
         cut_file.write_bytes(data[:-cut])
@@ -56,18 +55,15 @@ def _tables(path: Path, fast: bool, chunk_size: int = CHUNK) -> dict[str, object
 def test_records_cut_by_read_chunks_change_nothing(name: str, chunk: int) -> None:
     """The hot loop reads a record's head in one struct read only when it lies wholly inside the
     current chunk; small chunks put that boundary everywhere, including inside the one-read window."""
-    path = ROOT / "fixtures" / "captures" / name
+    path = CAPTURES / name
     assert _tables(path, fast=True, chunk_size=chunk) == _tables(path, fast=False)
 
 
 def _write_pcap(path: Path, frames: list[tuple[bytes, int]]) -> None:
     """Ethernet pcap; each frame is (bytes captured, length on the wire) so snaplen cuts can be built."""
-    import struct
-
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for i, (data, wirelen) in enumerate(frames):
-        out.append(struct.pack("<IIII", 1_700_000_000, i * 1000, len(data), wirelen) + data)
-    path.write_bytes(b"".join(out))
+    with CaptureWriter(path, snaplen=65535) as w:
+        for i, (data, wirelen) in enumerate(frames):
+            w.write(1_700_000_000 * 10**9 + i * 1_000_000, data, wirelen)
 
 
 def test_fragments_of_a_known_connection_go_to_the_reassembler(tmp_path: Path) -> None:

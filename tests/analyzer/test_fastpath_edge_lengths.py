@@ -9,7 +9,8 @@ import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
-from tests.support.fastpath_cases import diff, established, pcap, seq_pcap, tables
+from fixtures.builders.packets import established
+from tests.support.fastpath_cases import diff, pcap, seq_pcap, tables
 
 T0 = 1_700_000_000_000_000
 LAST = bytes(
@@ -69,10 +70,9 @@ def test_udp_snaplen_cut() -> None:
 
 
 def test_same_in_pcapng() -> None:
-    from tests.analyzer.test_fastpath_pcapng import _epb
-    from tests.parsers.test_capture import idb, shb
+    from fixtures.builders.pcapng import epb, idb, shb
 
     out = shb("<") + idb("<", 1)
     for i, f in enumerate([*established(), _total(LAST, 0)]):
-        out += _epb("<", 0, T0 + i * 1000, f, len(f))
+        out += epb("<", 0, T0 + i * 1000, f, len(f))
     assert diff(tables(out, True), tables(out, False)) == {}

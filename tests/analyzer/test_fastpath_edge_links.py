@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from scapy.layers.inet import IP, TCP
 
-from tests.support.fastpath_cases import diff, established, seq_pcap, tables
+from fixtures.builders.packets import established
+from tests.support.fastpath_cases import diff, seq_pcap, tables
 
 T0 = 1_700_000_000_000_000
 LAST = bytes(
@@ -23,11 +24,10 @@ def test_null_loopback_family_with_high_bytes() -> None:
 def test_pcapng_ipv6_only_interface_carrying_ipv4() -> None:
     # LINKTYPE_IPV6 (229) always decodes as IPv6 (version 4 is a parse error); _LINK maps it to
     # _RAW, which trusts the version nibble and counts the packet into the IPv4 flow.
-    from tests.analyzer.test_fastpath_pcapng import _epb
-    from tests.parsers.test_capture import idb, shb
+    from fixtures.builders.pcapng import epb, idb, shb
 
     out = shb("<") + idb("<", 1) + idb("<", 229)
     for i, f in enumerate(established()):
-        out += _epb("<", 0, T0 + i * 1000, f, len(f))
-    out += _epb("<", 1, T0 + 9000, LAST, len(LAST))
+        out += epb("<", 0, T0 + i * 1000, f, len(f))
+    out += epb("<", 1, T0 + 9000, LAST, len(LAST))
     assert diff(tables(out, True), tables(out, False)) == {}

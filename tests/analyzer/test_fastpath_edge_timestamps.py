@@ -5,7 +5,8 @@ from __future__ import annotations
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from tests.support.fastpath_cases import diff, established, pcap, tables
+from fixtures.builders.packets import established
+from tests.support.fastpath_cases import diff, pcap, tables
 
 T0 = 1_700_000_000_000_000
 LAST = bytes(

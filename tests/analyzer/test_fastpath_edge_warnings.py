@@ -7,18 +7,18 @@ import struct
 
 import pytest
 
-from tests.support.fastpath_cases import diff, established, seq_pcap, tables
+from fixtures.builders.packets import established
+from tests.support.fastpath_cases import diff, seq_pcap, tables
 
 T0 = 1_700_000_000_000_000
 PCAP = seq_pcap(established())
 
 
 def _ng() -> tuple[bytes, bytes]:
-    from tests.analyzer.test_fastpath_pcapng import _epb
-    from tests.parsers.test_capture import idb, shb
+    from fixtures.builders.pcapng import epb, idb, shb
 
     f = established()[0]
-    return shb("<") + idb("<", 1), _epb("<", 0, T0, f, len(f))
+    return shb("<") + idb("<", 1), epb("<", 0, T0, f, len(f))
 
 
 @pytest.mark.parametrize(

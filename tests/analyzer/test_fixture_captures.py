@@ -8,17 +8,13 @@ packets, so each case states what an operator must see: the exact set of summary
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from analyzer.pipeline import analyze
 from reports.jsondoc import document
-
-ROOT = Path(__file__).resolve().parents[2]
-CAPTURES = ROOT / "fixtures" / "captures"
-EXPECTED = ROOT / "fixtures" / "expected"
+from tests.support.paths import CAPTURES, EXPECTED
 
 
 def _cases() -> list[str]:

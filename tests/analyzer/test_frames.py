@@ -17,10 +17,7 @@ import pytest
 from analyzer import schema
 from analyzer.frames import Table
 from analyzer.pipeline import analyze
-
-ROOT = Path(__file__).resolve().parents[2]
-CAPTURES = ROOT / "fixtures" / "captures"
-CORPUS = ROOT.parent / "shared" / "corpus"
+from tests.support.paths import CAPTURES, CORPUS
 
 
 def _as_ns(rows: list[dict[str, Any]], table: str) -> list[dict[str, Any]]:

@@ -5,19 +5,14 @@ Checked against tshark (its ``http.request`` frames and their Host headers) when
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet import IP, TCP
-from scapy.layers.l2 import Ether
-from scapy.utils import wrpcap
 
 from analyzer.pipeline import analyze
-
-C, S = "10.0.0.5", "203.0.113.80"
+from fixtures.builders.packets import write_tcp
 
 UPLOAD_HEAD = b"POST /v2/blobs/uploads HTTP/1.1\r\nHost: upload.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
 LOOKALIKE = b"GET / HTTP/1.1\r\nHost: evil\r\n\r\n"  # chunk data that looks like a request
@@ -33,24 +28,8 @@ NEXT = b"GET /index HTTP/1.1\r\nHost: mirror.example.org\r\n\r\n"
 
 def _capture(path: Path, cuts: list[int], body: bytes = BODY) -> None:
     """The client's bytes cut into segments at ``cuts`` (offsets into the whole client stream)."""
-    stream = UPLOAD_HEAD + body + NEXT
-    bounds = [0, *cuts, len(stream)]
-    pkts = [
-        Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="S", seq=99),
-        Ether() / IP(src=S, dst=C) / TCP(sport=80, dport=40001, flags="SA", seq=499, ack=100),
-        Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="A", seq=100, ack=500),
-    ]
-    for a, b in itertools.pairwise(bounds):
-        pkts.append(
-            Ether() / IP(src=C, dst=S) / TCP(sport=40001, dport=80, flags="PA", seq=100 + a, ack=500) / stream[a:b]
-        )
     reply = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-    pkts.append(
-        Ether() / IP(src=S, dst=C) / TCP(sport=80, dport=40001, flags="PA", seq=500, ack=100 + len(stream)) / reply
-    )
-    for i, p in enumerate(pkts):
-        p.time = 1_718_000_000 + i / 1000
-    wrpcap(str(path), pkts)
+    write_tcp(path, UPLOAD_HEAD + body + NEXT, cuts, reply=reply)
 
 
 CUTS = {
@@ -110,7 +89,7 @@ def test_a_broken_chunk_size_is_a_parse_error_not_a_crash(tmp_path: Path) -> Non
 
 from analyzer.flows import PROTO_TCP, Flow  # noqa: E402
 from parsers.transport import TCP_ACK, TCP_SYN  # noqa: E402
-from tests.support.quic_build import HAVE_TSHARK, tshark_hosts, write_tcp  # noqa: E402
+from tests.support.oracles import HAVE_TSHARK, tshark_hosts  # noqa: E402
 
 HEAD = b"POST /up HTTP/1.1\r\nHost: up.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
 AFTER = b"GET /n HTTP/1.1\r\nHost: next.example.org\r\n\r\n"

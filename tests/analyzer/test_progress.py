@@ -10,11 +10,10 @@ import pytest
 
 from analyzer.pipeline import analyze, analyze_stream
 from analyzer.progress import StderrProgress
-from tests.analyzer.test_fastpath_pcapng import _records, _section
+from fixtures.builders.pcapng import section
+from tests.support.captures import fixture_records
 from tests.support.cli import egress
-
-ROOT = Path(__file__).resolve().parents[2]
-SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
+from tests.support.paths import SUNBEAM
 
 
 def _calls(path: Path, fast: bool = True) -> tuple[list[tuple[int, int | None, int]], int]:
@@ -32,7 +31,7 @@ def test_progress_runs_to_the_file_size(tmp_path: Path, kind: str, fast: bool) -
     raw = (
         SUNBEAM.read_bytes()
         if kind.startswith("pcap.") or kind == "pcap"
-        else _section("<", _records(SUNBEAM.name), True)
+        else section("<", fixture_records(SUNBEAM.name), True)
     )
     if kind.endswith(".gz"):
         raw = gzip.compress(raw)

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
-from scapy.utils import wrpcap
 
 from analyzer.flows import MAX_QUIC_INITIALS, PROTO_UDP, Flow
 from analyzer.pipeline import analyze
-from tests.support.quic_build import HAVE_TSHARK, C, S, client_hello, crypto, seal_initial, tshark_sni, write_udp
+from fixtures.builders.packets import CLIENT as C
+from fixtures.builders.packets import SERVER as S
+from fixtures.builders.packets import write_frames, write_udp
+from fixtures.builders.quic import client_hello, crypto, seal_initial
+from tests.support.oracles import HAVE_TSHARK, tshark_sni
 
 DUP_NAME = "dup.example.com"
 
@@ -57,10 +60,8 @@ def test_v1_initial_after_version_negotiation(tmp_path: Path) -> None:
         Ether() / IP(src=S, dst=C) / UDP(sport=443, dport=50001) / vn,
         Ether() / IP(src=C, dst=S) / UDP(sport=50001, dport=443) / v1,
     ]
-    for i, p in enumerate(pkts):
-        p.time = 1_718_000_000 + i / 1000
     path = tmp_path / "vn.pcap"
-    wrpcap(str(path), pkts)
+    write_frames(path, [bytes(p) for p in pkts])
     if HAVE_TSHARK:
         assert tshark_sni(path) == [NAME]
     for fast in (True, False):

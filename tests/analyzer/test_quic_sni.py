@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
-from scapy.utils import wrpcap
 
 from analyzer.pipeline import analyze
+from fixtures.builders.packets import write_frames
+from fixtures.builders.quic import client_flight
 from parsers.quic import QUIC_V1, QUIC_V2
-from tests.parsers.test_quic import client_flight
 
 C = "10.0.0.5"
 SERVERS = {"api.snapcraft.io": "203.0.113.21", "images.lxd.canonical.com": "203.0.113.22", "ghcr.io": "203.0.113.23"}
@@ -36,9 +36,7 @@ def _capture(path: Path) -> None:
             pkts.append(Ether() / IP(src=C, dst=SERVERS[name]) / UDP(sport=sport, dport=443) / d)
         if name != "ghcr.io":  # ghcr.io never answers: a firewall dropping UDP 443
             pkts.append(Ether() / IP(src=SERVERS[name], dst=C) / UDP(sport=443, dport=sport) / (b"\xc0" + b"\x11" * 60))
-    for i, p in enumerate(pkts):
-        p.time = 1_718_000_000 + i / 100
-    wrpcap(str(path), pkts)
+    write_frames(path, [bytes(p) for p in pkts], step_ns=10_000_000)
 
 
 def test_quic_flows_are_named_by_their_sni(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from frontends.cli import app
+from tests.support.paths import SHARED, SUNBEAM
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
+FIXTURE = SUNBEAM
 runner = CliRunner()
 
 
@@ -150,7 +150,7 @@ def test_table_output_mentions_blocked_names(tmp_path: Path) -> None:
             assert row["fqdn"] in text
 
 
-SHARED_REQUESTS = ROOT.parent / "shared" / "requests"
+SHARED_REQUESTS = SHARED / "requests"
 
 
 @pytest.mark.skipif(not SHARED_REQUESTS.is_dir(), reason="../shared/requests absent")

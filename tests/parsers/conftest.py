@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 
 from parsers.errors import ParseError
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.support.paths import CORPUS
 
 # Trailing data a caller might have after a record: a NUL, another TLS record header, a pipelined
 # HTTP request, Ethernet-style zero padding and every byte value.

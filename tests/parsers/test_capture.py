@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 from scapy.config import conf
-from scapy.utils import RawPcapNgReader, RawPcapReader, RawPcapWriter
+from scapy.utils import RawPcapWriter
 
+from fixtures.builders.pcapng import block, epb, idb, nrb, opb, option, shb, spb
 from parsers.capture import MAX_RECORD, CaptureReader, Frame
 from parsers.errors import CaptureFormatError, ParseError
+from tests.support.oracles import ours, scapy_frames
 
 conf.verb = 0
 
@@ -52,26 +54,6 @@ def read_all(raw: bytes, chunk_size: int | None = None, name: str = "t") -> tupl
     kwargs = {} if chunk_size is None else {"chunk_size": chunk_size}
     reader = CaptureReader(io.BytesIO(raw), name=name, **kwargs)
     return reader, list(reader)
-
-
-def scapy_frames(path: Path) -> list[tuple[bytes, int, int, int, int]]:
-    """(data, ts_ns, linktype, caplen, wirelen) per packet according to scapy."""
-    out = []
-    with RawPcapReader(str(path)) as reader:  # dispatches to RawPcapNgReader for pcapng
-        for data, meta in reader:
-            if isinstance(reader, RawPcapNgReader):
-                ticks = (meta.tshigh << 32) | meta.tslow
-                ts_ns = ticks * 1_000_000_000 // meta.tsresol
-                linktype, caplen, wirelen = meta.linktype, len(data), meta.wirelen
-            else:
-                ts_ns = meta.sec * 1_000_000_000 + meta.usec * (1 if reader.nano else 1000)
-                linktype, caplen, wirelen = reader.linktype, meta.caplen, meta.wirelen
-            out.append((data, ts_ns, linktype, caplen, wirelen))
-    return out
-
-
-def ours(frames: list[Frame]) -> list[tuple[bytes, int, int, int, int]]:
-    return [(f.data, f.ts_ns, f.linktype, f.caplen, f.wirelen) for f in frames]
 
 
 @pytest.mark.parametrize("nano", [False, True], ids=["usec", "nsec"])
@@ -143,46 +125,6 @@ def test_pcap_absurd_record_length_stops_with_warning(tmp_path: Path) -> None:
 # -- pcapng, built from draft-ietf-opsawg-pcapng ---------------------------------------------------
 
 
-def _pad(b: bytes) -> bytes:
-    return b + b"\x00" * (-len(b) % 4)
-
-
-def block(bo: str, btype: int, body: bytes) -> bytes:
-    body = _pad(body)
-    n = 12 + len(body)
-    return struct.pack(bo + "II", btype, n) + body + struct.pack(bo + "I", n)
-
-
-def option(bo: str, code: int, value: bytes) -> bytes:
-    return struct.pack(bo + "HH", code, len(value)) + _pad(value)
-
-
-def shb(bo: str, with_option: bool = True) -> bytes:
-    body = struct.pack(bo + "IHHq", 0x1A2B3C4D, 1, 0, -1)
-    if with_option:
-        body += option(bo, 4, b"pytest") + option(bo, 0, b"")  # shb_userappl + opt_endofopt
-    return block(bo, 0x0A0D0D0A, body)
-
-
-def idb(bo: str, linktype: int, tsresol: int | None = None, snaplen: int = 0) -> bytes:
-    body = struct.pack(bo + "HHI", linktype, 0, snaplen)
-    if tsresol is not None:
-        body += option(bo, 2, b"eth0") + option(bo, 9, bytes([tsresol])) + option(bo, 0, b"")
-    return block(bo, 1, body)
-
-
-def epb(bo: str, iface: int, ticks: int, data: bytes, wirelen: int | None = None, comment: bool = False) -> bytes:
-    body = struct.pack(bo + "IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), wirelen or len(data))
-    body += _pad(data)
-    if comment:
-        body += option(bo, 1, b"a comment") + option(bo, 0, b"")
-    return block(bo, 6, body)
-
-
-def spb(bo: str, data: bytes) -> bytes:
-    return block(bo, 3, struct.pack(bo + "I", len(data)) + data)
-
-
 @dataclass(frozen=True)
 class NgPacket:
     iface: int
@@ -194,10 +136,10 @@ class NgPacket:
 def build_pcapng(bo: str, packets: list[NgPacket], ifaces: list[tuple[int, int | None]]) -> bytes:
     out = shb(bo)
     for linktype, tsresol in ifaces:
-        out += idb(bo, linktype, tsresol)
-    out += block(bo, 4, b"\x00\x00\x00\x00")  # an empty Name Resolution Block: skipped
+        out += idb(bo, linktype, tsresol, name=None if tsresol is None else "eth0")
+    out += nrb(bo)  # an empty Name Resolution Block: skipped
     for i, p in enumerate(packets):
-        out += epb(bo, p.iface, p.ticks, p.data, p.wirelen, comment=i % 2 == 1)
+        out += epb(bo, p.iface, p.ticks, p.data, p.wirelen, comment=b"a comment" if i % 2 == 1 else None)
     out += block(bo, 0x40000BAD, b"custom block payload")  # unknown/custom block: skipped
     return out
 
@@ -252,7 +194,7 @@ def test_pcapng_timestamp_beyond_a_64_bit_clock_is_clamped_and_said_once() -> No
 )
 def test_pcapng_tsresol_values(tsresol: int, ticks: int, expected_ns: int) -> None:
     assert ticks < 2**64
-    raw = shb("<") + idb("<", 101, tsresol) + epb("<", 0, ticks, b"\x45" + b"\x00" * 19)
+    raw = shb("<") + idb("<", 101, tsresol, name="eth0") + epb("<", 0, ticks, b"\x45" + b"\x00" * 19)
     assert read_all(raw)[1][0].ts_ns == expected_ns
 
 
@@ -265,8 +207,7 @@ def test_pcapng_if_tsoffset_is_added() -> None:
 
 def test_pcapng_simple_packet_block_and_obsolete_packet_block() -> None:
     bo = ">"
-    opb_body = struct.pack(bo + "HHIIII", 0, 0, 0, 1000, 4, 4) + b"\x45\x00\x00\x04"
-    raw = shb(bo) + idb(bo, 101) + spb(bo, b"\x60" + b"\x00" * 39) + block(bo, 2, opb_body)
+    raw = shb(bo) + idb(bo, 101) + spb(bo, b"\x60" + b"\x00" * 39) + opb(bo, 0, 1000, b"\x45\x00\x00\x04")
     reader, frames = read_all(raw)
     assert reader.info.warnings == [] and reader.info.link_types == {101}
     assert [(f.data[:1], f.caplen, f.ts_ns, f.interface) for f in frames] == [
@@ -277,7 +218,8 @@ def test_pcapng_simple_packet_block_and_obsolete_packet_block() -> None:
 
 def test_pcapng_little_then_big_endian_section(tmp_path: Path) -> None:
     first = shb("<") + idb("<", 1) + epb("<", 0, 10, b"\x01" * 20)
-    second = shb(">") + idb(">", 229, 9) + epb(">", 0, 20, b"\x60" + b"\x02" * 39) + epb(">", 0, 21, b"\x60" * 40)
+    second = shb(">") + idb(">", 229, 9, name="eth0")
+    second += epb(">", 0, 20, b"\x60" + b"\x02" * 39) + epb(">", 0, 21, b"\x60" * 40)
     raw = first + second
     (tmp_path / "two.pcapng").write_bytes(raw)
     reader, frames = read_all(raw)
@@ -307,7 +249,7 @@ def test_pcapng_packet_longer_than_block_is_skipped_with_warning() -> None:
 
 
 def test_pcapng_cut_mid_block() -> None:
-    head = shb("<") + idb("<", 1, 9)
+    head = shb("<") + idb("<", 1, 9, name="eth0")
     packets = [epb("<", 0, t, bytes([t]) * (10 + t)) for t in range(1, 5)]
     raw = head + b"".join(packets)
     ends = [len(head)]

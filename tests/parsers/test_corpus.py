@@ -29,10 +29,10 @@ from parsers.link import SUPPORTED_LINKTYPES, decode_link
 from parsers.quic import parse_long_header
 from parsers.tls import looks_like_client_hello, parse_client_hello
 from parsers.transport import decode_tcp, decode_udp
+from tests.support.paths import CORPUS
 
 conf.verb = 0
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 
 def _manifest() -> list[dict[str, str]]:

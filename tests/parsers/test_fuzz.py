@@ -17,6 +17,8 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Dot1Q, Ether
 
+from fixtures.builders import pcap, pcapng
+from fixtures.builders import tls as tls_builders
 from parsers import dns, http, link, quic, tls, transport, tunnels
 from parsers.capture import CaptureReader
 from parsers.errors import ParseError
@@ -58,27 +60,16 @@ DNS_SEED = bytes(
 )
 
 
-def _client_hello() -> bytes:
-    def ext(t: int, d: bytes) -> bytes:
-        return struct.pack("!HH", t, len(d)) + d
-
-    sni = b"\x00\x0e\x00\x00\x0bexample.com"
-    exts = ext(0, sni) + ext(16, b"\x00\x03\x02h2") + ext(43, b"\x04\x03\x04\x03\x03") + ext(0xFE0D, b"\x00" * 8)
-    body = (
-        b"\x03\x03" + b"\x11" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + struct.pack("!H", len(exts)) + exts
-    )
-    msg = b"\x01" + len(body).to_bytes(3, "big") + body
-    return (
-        b"\x16\x03\x01"
-        + struct.pack("!H", 40)
-        + msg[:40]
-        + b"\x16\x03\x01"
-        + struct.pack("!H", len(msg) - 40)
-        + msg[40:]
-    )
-
-
-TLS_SEED = _client_hello()
+# A ClientHello (SNI, ALPN, versions, an ECH-typed extension) in two records, the first of 40 bytes.
+_HELLO = tls_builders.Hello(
+    sni=b"example.com",
+    alpn=(b"h2",),
+    random=b"\x11" * 32,
+    session_id=b"",
+    ciphers=(0x1301,),
+    extra_after=[tls_builders.ext(tls_builders.EXT_ECH, b"\x00" * 8)],
+)
+TLS_SEED = tls_builders.records(_HELLO.message(), (40,))
 HTTP_SEED = b"POST http://h.example:8080/x HTTP/1.1\r\nHost: h.example:8080\r\nContent-Length: 3\r\n\r\nabc"
 HTTP_RESP_SEED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 12\r\n\r\n"
 QUIC_SEED = b"\xc3\x00\x00\x00\x01\x08" + b"\x01" * 8 + b"\x04" + b"\x02" * 4 + b"\x00\x41\x00" + b"\x00" * 20
@@ -293,7 +284,7 @@ def test_tunnels(buf: bytes) -> None:
 # -- capture files -----------------------------------------------------------------------------------------
 
 
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+PCAP_HEADER = pcap.header(1, snaplen=65535)
 
 
 def _read(raw: bytes) -> None:
@@ -313,11 +304,10 @@ def test_capture_reader_pcap(raw: bytes) -> None:
 
 
 def _ng_block(btype: int, body: bytes) -> bytes:
-    body += b"\x00" * (-len(body) % 4)
-    return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    return pcapng.block("<", btype, body)
 
 
-SHB = _ng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+SHB = pcapng.shb("<", userappl=None)
 
 
 @st.composite

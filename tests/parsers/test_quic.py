@@ -91,10 +91,9 @@ def test_dcid_length_20_waits_for_scid_length() -> None:
 
 # -- Initial packet protection (RFC 9001 section 5, RFC 9369 section 3.3) ----------------------------
 
-from aioquic.quic.configuration import QuicConfiguration  # noqa: E402
-from aioquic.quic.connection import QuicConnection  # noqa: E402
 from aioquic.quic.packet import QuicProtocolVersion  # noqa: E402
 
+from fixtures.builders.quic import client_flight  # noqa: E402
 from parsers.quic import (  # noqa: E402
     InitialKeys,
     client_initial_keys,
@@ -121,15 +120,6 @@ def test_client_initial_keys_match_the_rfc_examples() -> None:
         bytes.fromhex("45b95e15235d6f45a6b19cbcb0294ba9"),
     )
     assert client_initial_keys(int.from_bytes(b"Q050", "big"), RFC_DCID) is None  # Google QUIC: not IETF crypto
-
-
-def client_flight(server_name: str, version: int = QUIC_V1, alpn: list[str] | None = None) -> list[bytes]:
-    """The datagrams an independent QUIC stack (aioquic) sends first, as a client."""
-    cfg = QuicConfiguration(is_client=True, server_name=server_name, alpn_protocols=alpn or ["h3"])
-    cfg.supported_versions = [version]
-    conn = QuicConnection(configuration=cfg)
-    conn.connect(("203.0.113.5", 443), now=0.0)
-    return [d for d, _addr in conn.datagrams_to_send(now=0.0)]
 
 
 def _hello_from(datagrams: list[bytes]) -> tuple[str | None, int]:

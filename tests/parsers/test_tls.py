@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import dpkt
 import pytest
 
+from fixtures.builders.tls import Hello, ext, padding_ext, records
+from fixtures.builders.wire import u16
 from parsers.errors import ParseError
 from parsers.tls import (
     MAX_CLIENT_HELLO,
@@ -24,103 +25,16 @@ from parsers.tls import (
 )
 
 
-def u16(n: int) -> bytes:
-    return struct.pack("!H", n)
-
-
-def ext(etype: int, data: bytes) -> bytes:
-    return u16(etype) + u16(len(data)) + data
-
-
-def sni_ext(*names: bytes, name_type: int = 0) -> bytes:
-    entries = b"".join(bytes([name_type]) + u16(len(n)) + n for n in names)
-    return ext(0, u16(len(entries)) + entries)
-
-
-def alpn_ext(*protos: bytes) -> bytes:
-    lst = b"".join(bytes([len(p)]) + p for p in protos)
-    return ext(16, u16(len(lst)) + lst)
-
-
-def versions_ext(*versions: int) -> bytes:
-    return ext(43, bytes([2 * len(versions)]) + b"".join(u16(v) for v in versions))
-
-
-def ech_outer_ext() -> bytes:
-    # ECHClientHello (draft-ietf-tls-esni-18): type outer(0), HPKE suite, config id, enc, payload.
-    enc = bytes(range(32))
-    payload = b"\xaa" * 144
-    return ext(0xFE0D, b"\x00" + u16(1) + u16(1) + b"\x07" + u16(len(enc)) + enc + u16(len(payload)) + payload)
-
-
-def padding_ext(n: int) -> bytes:
-    return ext(21, b"\x00" * n)
-
-
-@dataclass
-class Hello:
-    """The fields a ClientHello is built from, i.e. what the parser must give back."""
-
-    sni: bytes | None = b"www.example.com"
-    alpn: tuple[bytes, ...] = (b"h2", b"http/1.1")
-    versions: tuple[int, ...] = (0x0304, 0x0303)
-    ech: bool = False
-    legacy_version: int = 0x0303
-    session_id: bytes = bytes(range(32))
-    ciphers: tuple[int, ...] = (0x1301, 0x1302, 0x1303, 0xC02F)
-    extra_before: list[bytes] = field(default_factory=list)
-    extra_after: list[bytes] = field(default_factory=list)
-    no_extensions: bool = False
-
-    def extensions(self) -> list[bytes]:
-        exts = list(self.extra_before)
-        if self.sni is not None:
-            exts.append(sni_ext(self.sni))
-        if self.alpn:
-            exts.append(alpn_ext(*self.alpn))
-        if self.versions:
-            exts.append(versions_ext(*self.versions))
-        if self.ech:
-            exts.append(ech_outer_ext())
-        return exts + self.extra_after
-
-    def body(self) -> bytes:
-        out = u16(self.legacy_version) + bytes(range(100, 132))
-        out += bytes([len(self.session_id)]) + self.session_id
-        out += u16(2 * len(self.ciphers)) + b"".join(u16(c) for c in self.ciphers)
-        out += b"\x01\x00"  # one compression method: null
-        if not self.no_extensions:
-            exts = b"".join(self.extensions())
-            out += u16(len(exts)) + exts
-        return out
-
-    def message(self) -> bytes:
-        body = self.body()
-        return b"\x01" + len(body).to_bytes(3, "big") + body
-
-    def expected(self, escape: Callable[[bytes], str]) -> ClientHello:
-        return ClientHello(
-            None if self.sni is None or self.no_extensions else escape(self.sni),
-            () if self.no_extensions else tuple(p.decode() for p in self.alpn),
-            self.ech and not self.no_extensions,
-            self.legacy_version,
-            () if self.no_extensions else self.versions,
-            len(self.body()),
-        )
-
-
-def records(msg: bytes, sizes: tuple[int, ...] = (), version: int = 0x0301, ctype: int = 22) -> bytes:
-    """Cut ``msg`` into TLS records of the given sizes (the rest goes in a last record)."""
-    out = b""
-    pos = 0
-    for n in (*sizes, len(msg)):
-        chunk = msg[pos : pos + n]
-        if not chunk:
-            break
-        out += bytes([ctype]) + u16(version) + u16(len(chunk)) + chunk
-        pos += len(chunk)
-    assert pos == len(msg)
-    return out
+def expected(hello: Hello, escape: Callable[[bytes], str]) -> ClientHello:
+    """What the parser must give back for ``hello``."""
+    return ClientHello(
+        None if hello.sni is None or hello.no_extensions else escape(hello.sni),
+        () if hello.no_extensions else tuple(p.decode() for p in hello.alpn),
+        hello.ech and not hello.no_extensions,
+        hello.legacy_version,
+        () if hello.no_extensions else hello.versions,
+        len(hello.body()),
+    )
 
 
 def dpkt_view(stream: bytes) -> tuple[list[int], int, list[int]]:
@@ -168,7 +82,7 @@ def test_client_hello_three_ways(case: str, stream_check, dig_escape) -> None:
     if not hello.no_extensions and hello.extensions():
         assert ext_types == [struct.unpack_from("!H", e)[0] for e in hello.extensions()]
     got = stream_check(parse_client_hello, stream)
-    assert got == hello.expected(dig_escape)
+    assert got == expected(hello, dig_escape)
 
 
 def test_split_at_every_point_over_two_records(dig_escape) -> None:
@@ -176,7 +90,7 @@ def test_split_at_every_point_over_two_records(dig_escape) -> None:
     msg = hello.message()
     for cut in range(1, len(msg)):
         stream = records(msg, (cut,))
-        assert parse_client_hello(stream) == hello.expected(dig_escape), f"split at {cut}"
+        assert parse_client_hello(stream) == expected(hello, dig_escape), f"split at {cut}"
         assert parse_client_hello(stream[: 5 + cut]) is None  # first record alone
         assert parse_client_hello(stream[:-1]) is None
 
@@ -184,7 +98,7 @@ def test_split_at_every_point_over_two_records(dig_escape) -> None:
 @pytest.mark.parametrize("record_version", [0x0300, 0x0301, 0x0302, 0x0303])
 def test_record_versions(record_version: int, dig_escape) -> None:
     hello = Hello()
-    assert parse_client_hello(records(hello.message(), version=record_version)) == hello.expected(dig_escape)
+    assert parse_client_hello(records(hello.message(), version=record_version)) == expected(hello, dig_escape)
 
 
 def test_large_client_hello_spans_max_size_records(dig_escape) -> None:
@@ -193,7 +107,7 @@ def test_large_client_hello_spans_max_size_records(dig_escape) -> None:
     msg = hello.message()
     stream = records(msg, (16384,))
     assert dpkt_view(stream)[0] == [16384, len(msg) - 16384]
-    assert parse_client_hello(stream) == hello.expected(dig_escape)
+    assert parse_client_hello(stream) == expected(hello, dig_escape)
     # Strict prefixes around the record boundary and the end still need more bytes.
     for i in (5, 5 + 16383, 5 + 16384, 5 + 16384 + 5, len(stream) - 1):
         assert parse_client_hello(stream[:i]) is None
@@ -321,7 +235,7 @@ def test_client_hello_message_without_records_three_ways(case: str, stream_check
     """QUIC carries the handshake message in CRYPTO frames, with no TLS record layer."""
     hello, _sizes = CASES[case]
     got = stream_check(parse_client_hello_message, hello.message())
-    assert got == hello.expected(dig_escape)
+    assert got == expected(hello, dig_escape)
 
 
 def test_client_hello_message_of_another_type_raises() -> None:

@@ -18,10 +18,9 @@ from analyzer.api import Options, Report, analyze
 from analyzer.schema import SCHEMA_VERSION, TABLES, arrow_schema
 from reports import csvout, exports, markdown
 from reports.jsondoc import document
+from tests.support.paths import CAPTURES, SHARED, SUNBEAM
 
-ROOT = Path(__file__).resolve().parents[2]
-SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
-REQUEST = ROOT.parent / "shared" / "requests" / "microstack-acl-request.md"
+REQUEST = SHARED / "requests" / "microstack-acl-request.md"
 
 
 def _analysis(with_allowlist: bool = True, **kw: Any) -> Report:
@@ -152,5 +151,5 @@ def test_fail_on_gates() -> None:
         assert "failing" in proc.stderr
     no_allowlist = _egress("analyze", str(SUNBEAM), "--fail-on", "missing")
     assert no_allowlist.returncode == 2 and "needs --allowlist" in no_allowlist.stderr
-    clean = ROOT / "fixtures" / "captures" / "sll.pcap"
+    clean = CAPTURES / "sll.pcap"
     assert _egress("analyze", str(clean), "--fail-on", "blocked").returncode == 0

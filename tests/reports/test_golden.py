@@ -8,14 +8,12 @@ on every machine.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from tests.support.cli import egress
+from tests.support.paths import GOLDEN
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
 REGEN = os.environ.get("EGRESS_REGEN_GOLDEN") == "1"
 
 # (name, capture, allowlist, dialect): the table in fixtures/replay/README.md.

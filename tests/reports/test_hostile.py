@@ -11,13 +11,11 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.support.cli import egress
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "fixtures/captures/hostile-names.pcap"
 
 

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import re
 import shutil
-import struct
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,13 +16,13 @@ import pytest
 from analyzer import pipeline
 from analyzer.allowlist.readers import read_allowlist
 from analyzer.api import Report, analyze
+from fixtures.builders.packets import T0_NS, write_frames
+from fixtures.builders.tls import Hello, records
 from reports import html
 from reports.jsondoc import document
+from tests.support.paths import CAPTURES, HOSTILE, REPLAY, SUNBEAM
 
-ROOT = Path(__file__).resolve().parents[2]
-SUNBEAM = ROOT / "fixtures" / "captures" / "sunbeam-install.pcap"
-HOSTILE = ROOT / "fixtures" / "captures" / "hostile-names.pcap"
-ALLOWLIST = ROOT / "fixtures" / "replay" / "sunbeam.allowlist.md"
+ALLOWLIST = REPLAY / "sunbeam.allowlist.md"
 
 
 def _analysis(capture: Path, allowlist: Path | None = None) -> Report:
@@ -138,36 +137,19 @@ SNI_BIDI = "rlo-\u202etxt.exe\x1b[31m.example".encode()  # not printable: the pa
 
 def _client_hello(sni: bytes) -> bytes:
     """A minimal TLS 1.2 ClientHello record with one server_name (RFC 8446 4.1.2, RFC 6066 3)."""
-    entry = b"\x00" + struct.pack("!H", len(sni)) + sni
-    server_name = struct.pack("!HH", 0, len(entry) + 2) + struct.pack("!H", len(entry)) + entry
-    exts = server_name
-    body = (
-        b"\x03\x03"
-        + bytes(32)  # random
-        + b"\x00"  # session id
-        + struct.pack("!H", 2)
-        + b"\x13\x01"  # one cipher suite
-        + b"\x01\x00"  # null compression
-        + struct.pack("!H", len(exts))
-        + exts
-    )
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+    hello = Hello(sni=sni, alpn=(), versions=(), random=bytes(32), session_id=b"", ciphers=(0x1301,))
+    return records(hello.message())
 
 
 def _hostile_capture(path: Path) -> None:
     from scapy.layers.dns import DNS, DNSQR, DNSRR
     from scapy.layers.inet import IP, TCP, UDP
     from scapy.layers.l2 import Ether
-    from scapy.utils import wrpcap
 
     client, resolver = "10.0.0.5", "10.0.0.2"
     pkts: list[Any] = []
-    clock = [1_718_000_000.0]
 
     def add(p: Any) -> None:
-        clock[0] += 0.01
-        p.time = clock[0]
         pkts.append(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p)
 
     def tcp(server: str, dport: int, sport: int, payload: bytes, reply: bytes | None, rst: bool = False) -> None:
@@ -203,7 +185,7 @@ def _hostile_capture(path: Path) -> None:
         / DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname=qname), an=DNSRR(rrname=qname, type="A", rdata="192.0.2.14"))
     )
     add(IP(src=client, dst="192.0.2.14") / TCP(sport=40004, dport=443, flags="S", seq=1))  # never answered
-    wrpcap(str(path), pkts)
+    write_frames(path, [bytes(p) for p in pkts], step_ns=10_000_000, t0_ns=T0_NS + 10_000_000)
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +254,7 @@ def test_csp_allows_exactly_the_page_own_style_and_script() -> None:
 
 @pytest.mark.parametrize("capture", ["nano.pcap", "truncated.pcap", "http-connect-proxy.pcap", "icmp-unreachable.pcap"])
 def test_small_and_odd_captures_render_without_review(capture: str) -> None:
-    a = pipeline.analyze(ROOT / "fixtures" / "captures" / capture)  # not reviewed: no noise, suggestions or diff
+    a = pipeline.analyze(CAPTURES / capture)  # not reviewed: no noise, suggestions or diff
     page = html.render(a)
     parsed = _parse(page)
     assert not parsed.errors and not parsed.stack, (parsed.errors, parsed.stack)

@@ -8,17 +8,14 @@ re-implemented in two lines, so the product's reader and matcher are checked, no
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from analyzer.api import Options, Report, analyze, read_allowlist
 from reports.display import noise_label
+from tests.support.paths import CAPTURES, SHARED
 
-ROOT = Path(__file__).resolve().parents[3]
-SHARED = ROOT.parent / "shared"
 REQUEST = SHARED / "requests" / "microstack-acl-request.md"
-CAPTURES = ROOT / "fixtures" / "captures"
 
 pytestmark = pytest.mark.skipif(not REQUEST.exists(), reason="../shared/requests is not present")
 

@@ -9,11 +9,10 @@ import pytest
 
 from analyzer.allowlist.model import AllowlistError, Entry, PortRange
 from analyzer.allowlist.readers import FORMATS, detect_format, read_allowlist, read_allowlists
+from tests.support.paths import ALLOWLISTS, SHARED
 
-ROOT = Path(__file__).resolve().parents[3]
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 REQUESTS = SHARED / "requests"
-FIXTURES = ROOT / "fixtures" / "allowlists"
+FIXTURES = ALLOWLISTS
 
 needs_shared = pytest.mark.skipif(not REQUESTS.is_dir(), reason=f"{REQUESTS} is not available")
 
