@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analyzer.dnslog import DnsLog
-from analyzer.flows import PROTO_TCP, PROTO_UDP, Flow
+from analyzer.flows import PROTO_TCP, PROTO_UDP, UDP_IDLE_SPLIT_NS, Flow
 from analyzer.fragments import Reassembler
 from parsers import dns as dnsp
 from parsers.capture import Frame
@@ -37,7 +37,6 @@ MAX_TUNNEL_DEPTH = 4
 # any flow idle this long is evicted too, so a multi-hour capture never holds every flow.
 CLOSED_LINGER_NS = 30 * 1_000_000_000
 IDLE_EVICT_NS = 600 * 1_000_000_000
-UDP_IDLE_SPLIT_NS = 120 * 1_000_000_000
 EVICT_EVERY = 1 << 14
 VXLAN_PORTS = (4789, 8472)  # IANA, and the Linux kernel default that flannel uses
 GENEVE_PORT = 6081
@@ -51,6 +50,8 @@ _TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L
 TEREDO_PORT = 3544
 
 FlowKey = tuple[int, bytes, int, bytes, int]
+# A flow's bound counting method for one direction (Flow.count_settled_client and its kin).
+SettledCounter = Callable[[int, int, int], bool]
 _PORTS = struct.Struct("!HH")
 
 
@@ -91,9 +92,16 @@ class Engine:
         self._unsupported: set[int] = set()
         self._closed: dict[int, tuple[Flow, bytes, bytes]] = {}  # uid -> closed TCP flow and its packed ends
         self._last_idle_scan = 0
-        # Raw src+dst+ports bytes -> (flow, from_client), for analyzer.fastpath.
-        self.fast_tcp: dict[bytes, tuple[Flow, bool]] = {}
-        self.fast_udp: dict[bytes, tuple[Flow, bool]] = {}
+        # Raw src+dst+ports bytes -> the flow's counting method for that direction.
+        self._settled_tcp: dict[bytes, SettledCounter] = {}
+        self._settled_udp: dict[bytes, SettledCounter] = {}
+        # The contract with analyzer.fastpath, all it may touch besides the public entry points
+        # (frame, ipv4_packet, evict, add_counted): from the raw bytes of source address,
+        # destination address and ports of an untunnelled packet, the counting method of a known
+        # connection in that direction, or None.  Bound dict lookups, because they run for nearly
+        # every packet of a large capture; the counting itself is the flow's own code.
+        self.settled_tcp: Callable[[bytes], SettledCounter | None] = self._settled_tcp.get
+        self.settled_udp: Callable[[bytes], SettledCounter | None] = self._settled_udp.get
 
     # ------------------------------------------------------------------ helpers
 
@@ -167,6 +175,19 @@ class Engine:
         if index % EVICT_EVERY == 0:
             self.evict(ts)
 
+    def add_counted(self, packets: int, wirelen_total: int, first_ns: int, last_ns: int) -> None:
+        """The capture totals of packets the fast path counted through the settled counters:
+        ``first_ns``/``last_ns`` are the earliest and latest of their timestamps."""
+        if not packets:
+            return
+        st = self.stats
+        st.packets += packets
+        st.bytes += wirelen_total
+        if st.first_ns is None or first_ns < st.first_ns:
+            st.first_ns = first_ns
+        if st.last_ns is None or last_ns > st.last_ns:
+            st.last_ns = last_ns
+
     def network(self, ethertype: int, data: bytes, off: int, depth: int) -> None:
         if ethertype == ETH_IPV4:
             self.ip(decode_ipv4(data, off), depth)
@@ -208,11 +229,14 @@ class Engine:
         if depth == 0 and flow.service is None and not (proto == PROTO_UDP and _TUNNEL_PORTS & {cport, sport}):
             # The fast path finds outer (untunnelled) packets by the raw bytes of src, dst and ports;
             # DNS flows are always parsed, so they never need a key.
-            fast = self.fast_tcp if proto == PROTO_TCP else self.fast_udp
             c2s = client + server + _PORTS.pack(cport, sport)
             s2c = server + client + _PORTS.pack(sport, cport)
-            fast[c2s] = (flow, True)
-            fast[s2c] = (flow, False)
+            if proto == PROTO_TCP:
+                self._settled_tcp[c2s] = flow.count_settled_client
+                self._settled_tcp[s2c] = flow.count_settled_server
+            else:
+                self._settled_udp[c2s] = flow.count_settled_client_udp
+                self._settled_udp[s2c] = flow.count_settled_server_udp
             flow.fast_keys = (c2s, s2c)
         self.flows[(proto, client, cport, server, sport)] = (flow, True)
         self.flows[(proto, server, sport, client, cport)] = (flow, False)
@@ -223,10 +247,11 @@ class Engine:
         self.flows.pop((flow.proto, client, flow.cport, server, flow.sport), None)
         self.flows.pop((flow.proto, server, flow.sport, client, flow.cport), None)
         if flow.fast_keys is not None:
-            fast = self.fast_tcp if flow.proto == PROTO_TCP else self.fast_udp
+            settled = self._settled_tcp if flow.proto == PROTO_TCP else self._settled_udp
             for key in flow.fast_keys:
-                if fast.get(key, (None,))[0] is flow:
-                    del fast[key]
+                counter = settled.get(key)
+                if counter is not None and getattr(counter, "__self__", None) is flow:
+                    del settled[key]
             flow.fast_keys = None
         flow.release()
         if self.on_flow_done is not None:

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import struct
 
-from analyzer.engine import EVICT_EVERY, UDP_IDLE_SPLIT_NS, Engine
-from analyzer.flows import DONE, Flow
+from analyzer.engine import EVICT_EVERY, Engine, SettledCounter
 from analyzer.progress import ProgressFn
-from parsers.capture import MAX_RECORD, PCAPNG_SHB, TS_MAX, TS_MIN, CaptureReader, Frame, PcapngSection
+from parsers.capture import PCAPNG_SHB, TS_MAX, TS_MIN, CaptureReader, Frame, PcapngSection
+from parsers.framing import (
+    EPB_HEADER,
+    EPB_MIN,
+    MAX_RECORD,
+    PCAP_RECORD_HEADER,
+    PCAPNG_BLOCK_HEADER,
+    epb_struct,
+    pcap_record_struct,
+)
 from parsers.ip import IPPacket
 from parsers.tunnels import teredo_offset
 
@@ -40,15 +48,14 @@ _TCP_NO_FAST_FLAGS = 0x07  # FIN, SYN, RST change connection state: always the f
 EVICT_MASK = EVICT_EVERY - 1  # EVICT_EVERY is a power of two
 
 
-def _head_struct(byte_order: str, typeoff: int, ipoff: int) -> struct.Struct:
-    """One read for the common case: the record header, the EtherType, and the IPv4 and TCP fields
-    the loop tests, in a single ``unpack_from``.  Byte reads one at a time cost more than the rest
-    of the per-packet work together.  Multi-byte packet fields come out in the file's byte order
-    (the record header's), so the constants they are compared with are built the same way."""
-    return struct.Struct(
-        byte_order
-        + "IIII"  # sec, frac, caplen, wirelen
-        + f"{typeoff}x"
+def _packet_fields(typeoff: int, ipoff: int) -> str:
+    """One read for the common case: the EtherType, and the IPv4 and TCP fields the loop tests,
+    read behind the record header (parsers.framing builds the whole struct) in a single
+    ``unpack_from``.  Byte reads one at a time cost more than the rest of the per-packet work
+    together.  Multi-byte packet fields come out in the file's byte order (the record header's),
+    so the constants they are compared with are built the same way."""
+    return (
+        f"{typeoff}x"
         + "H"  # EtherType
         + f"{ipoff - typeoff - 2}x"
         + "B"  # version and IHL
@@ -81,35 +88,34 @@ def run_pcap(
     kind, typeoff, ipoff = _LINK.get(linktype, (0, 0, 0))
     min_caplen = ipoff + 20  # at least a minimal IP header after the link header
     bo = reader.info.byte_order
-    rec = struct.Struct(bo + "IIII")
+    rec = pcap_record_struct(bo)
     unpack = rec.unpack_from
     # The one-read path needs an EtherType link and the whole struct inside the buffer; on other
     # links, and near the end of a chunk, the byte-by-byte path below runs instead.
-    head = _head_struct(bo, typeoff, ipoff) if kind == _ETHERTYPE else rec
+    head = pcap_record_struct(bo, _packet_fields(typeoff, ipoff)) if kind == _ETHERTYPE else rec
     unpack_head = head.unpack_from
     head_size = head.size if kind == _ETHERTYPE else 1 << 62
-    head_caplen = max(head.size - 16, ipoff + 40)  # every field the one read took, and a whole TCP header
+    # Every field the one read took, and a whole TCP header.
+    head_caplen = max(head.size - PCAP_RECORD_HEADER, ipoff + 40)
     eth_ipv4 = _native(bo, 0x0800)
     frag_mask = _native(bo, 0x3FFF)  # MF flag and fragment offset: any set means a fragment
     mul = 1 if reader.info.nanosecond else 1000
-    fast_tcp = engine.fast_tcp
+    settled_tcp = engine.settled_tcp
     stats = engine.stats
     frame = engine.frame
-    index = 1 if first is not None else 0
+    index = first.index if first is not None else 0
     packets = bytes_total = 0
-    last_ns = stats.last_ns or 0
+    last_ns = stats.last_ns if stats.last_ns is not None else TS_MIN
     first_ns = stats.first_ns if stats.first_ns is not None else 1 << 63
-    buf = b""
-    pos = 0
+    walk = reader.walk  # where the reader's first record left it
     corrupt: int | None = None
-    for chunk in reader.raw_chunks():
-        buf = buf[pos:] + chunk if pos < len(buf) else chunk
-        pos = 0
+    while True:  # the window the reader's first record left, then each further one
+        buf = walk.buf
+        pos = walk.pos
         n = len(buf)
         stop_head = n - head_size
         while pos + 16 <= n:
-            hit = None
-            udp = False
+            count = None
             plain = False  # an option-less, unfragmented IPv4 header read by the one struct read
             if pos <= stop_head:
                 (sec, frac, caplen, wirelen, etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags) = (
@@ -129,18 +135,16 @@ def run_pcap(
                     if plain:
                         total = (len_hi << 8) | len_lo
                         if proto == 6 and 20 <= total <= caplen - ipoff:  # the usual: the whole packet captured
-                            hit = fast_tcp.get(key)
-                            if hit is not None:
+                            count = settled_tcp(key)
+                            if count is not None:
                                 hlen = (tcp_off >> 4) << 2
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
-                                    hit = None  # state changes, or a header the decoder refuses
+                                    count = None  # state changes, or a header the decoder refuses
                         elif proto == 6 or proto == 17:
-                            hit, udp, payload = _slow_lookup(
-                                buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine
-                            )
+                            count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
                 else:
-                    hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
+                    count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             else:
                 sec, frac, caplen, wirelen = unpack(buf, pos)
                 if caplen > MAX_RECORD:
@@ -152,48 +156,36 @@ def run_pcap(
                     break
                 index += 1
                 pos = end
-                hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
+                count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             ts = sec * 1_000_000_000 + frac * mul
-            if hit is not None:
-                flow, from_client = hit
-                # Bytes still matter while that direction's parser is at work (ClientHello, HTTP heads).
-                ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
-                if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
-                    ok = False  # a long-idle UDP tuple is a new conversation
-                if ok:
-                    if from_client:
-                        flow.c_packets += 1
-                        flow.c_bytes += wirelen
-                        flow.c_payload += payload
-                    else:
-                        flow.s_packets += 1
-                        flow.s_bytes += wirelen
-                        flow.s_payload += payload
-                    if ts > flow.last_ns:
-                        flow.last_ns = ts
-                        if ts > last_ns:
-                            last_ns = ts
-                    elif ts < first_ns:
-                        first_ns = ts  # timestamps out of order (merged interfaces): still the capture's start
-                    packets += 1
-                    bytes_total += wirelen
-                    if not index & EVICT_MASK:  # the full decoder's schedule: by record number
-                        engine.evict(ts)
-                    continue
+            # The flow decides whether it needs the packet; counted packets only add to the totals here.
+            if count is not None and count(wirelen, payload, ts):
+                if ts > last_ns:
+                    last_ns = ts
+                elif ts < first_ns:
+                    first_ns = ts  # timestamps out of order (merged interfaces): still the capture's start
+                packets += 1
+                bytes_total += wirelen
+                if not index & EVICT_MASK:  # the full decoder's schedule: by record number
+                    engine.evict(ts)
+                continue
             if plain:
                 _hand_over_ipv4(engine, index, ts, linktype, caplen, wirelen, buf, d, ipoff, key, proto, len_hi, len_lo)
-            else:
+            elif caplen:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end]))
+            else:  # no packet bytes: it, and the identical copies behind it, as the reader takes them
+                as_packet, run = reader.empty_run(buf, d - PCAP_RECORD_HEADER, n, PCAP_RECORD_HEADER)
+                if as_packet:
+                    frame(Frame(index, ts, linktype, 0, wirelen, b""))
+                index += run - 1
+                pos = d + (run - 1) * PCAP_RECORD_HEADER
+        walk.pos = pos
         if progress is not None:
             progress(reader.file_bytes_read, size, index)
-        if corrupt is not None:
+        if corrupt is not None or not walk.more():
             break
-    reader.record_tail(0 if corrupt is not None else len(buf) - pos, index, corrupt)
-    stats.packets += packets
-    stats.bytes += bytes_total
-    if packets:
-        stats.last_ns = max(stats.last_ns or last_ns, last_ns)
-        stats.first_ns = min(stats.first_ns, first_ns) if stats.first_ns is not None else first_ns
+    reader.record_tail(0 if corrupt is not None else walk.leftover, index, corrupt)
+    engine.add_counted(packets, bytes_total, first_ns, last_ns)
 
 
 def _hand_over_ipv4(
@@ -226,20 +218,20 @@ def _hand_over_ipv4(
         engine.frame(Frame(index, ts, linktype, caplen, wirelen, buf[d : d + caplen], interface))
 
 
-_NOT_COUNTED: tuple[None, bool, int] = (None, False, 0)
+_NOT_COUNTED: tuple[None, int] = (None, 0)
 
 
 def _slow_lookup(
     buf: bytes, d: int, end: int, caplen: int, kind: int, typeoff: int, ipoff: int, min_caplen: int, engine: Engine
-) -> tuple[tuple[Flow, bool] | None, bool, int]:
+) -> tuple[SettledCounter | None, int]:
     """The byte-by-byte test for records the usual path does not cover: IPv6, UDP, raw-IP and
     loopback links, packets not wholly captured, the end of a chunk.
 
-    Returns (hit, is UDP, payload length) for a packet of a known connection that the fast path
-    may count, with the payload length the full decoder would count: the captured bytes when the
-    snap length cut the packet, all of them when the length field is 0 (segmentation offload).
-    Anything the decoders would refuse or treat otherwise (a bad header, a Teredo tunnel) is
-    left to them: (None, False, 0).
+    Returns (the connection's settled counter, payload length) for a packet of a known
+    connection that the fast path may offer to it, with the payload length the full decoder
+    would count: the captured bytes when the snap length cut the packet, all of them when the
+    length field is 0 (segmentation offload).  Anything the decoders would refuse or treat
+    otherwise (a bad header, a Teredo tunnel) is left to them: (None, 0).
     """
     ip = d + ipoff
     version = 0
@@ -287,16 +279,16 @@ def _slow_lookup(
     t = ip + hdr
     seg = ip_len - hdr
     if proto == 6:
-        hit = engine.fast_tcp.get(key)
-        if hit is None or buf[t + 13] & _TCP_NO_FAST_FLAGS or seg < 20:
+        count = engine.settled_tcp(key)
+        if count is None or buf[t + 13] & _TCP_NO_FAST_FLAGS or seg < 20:
             return _NOT_COUNTED
         hlen = (buf[t + 12] >> 4) << 2
         if hlen < 20 or hlen > seg:
             return _NOT_COUNTED
-        return hit, False, seg - hlen
+        return count, seg - hlen
     if proto == 17:
-        hit = engine.fast_udp.get(key)
-        if hit is None or seg < 8:
+        count = engine.settled_udp(key)
+        if count is None or seg < 8:
             return _NOT_COUNTED
         ulen = (buf[t + 4] << 8) | buf[t + 5]
         if 8 <= ulen <= seg:
@@ -310,7 +302,7 @@ def _slow_lookup(
             b0 = buf[t + 8]
             if (b0 == 0 or b0 >> 4 == 6) and teredo_offset(bytes(buf[t + 8 : t + 8 + payload])) is not None:
                 return _NOT_COUNTED
-        return hit, True, payload
+        return count, payload
     return _NOT_COUNTED
 
 
@@ -327,11 +319,10 @@ class _NgLayout:
         self.byte_order = bo
         ether = [_LINK[i.linktype] for i in section.interfaces if _LINK.get(i.linktype, (0,))[0] == _ETHERTYPE]
         _, self.typeoff, self.ipoff = ether[0] if ether else _LINK[1]
-        packet = _head_struct(bo, self.typeoff, self.ipoff)
-        # The EPB header (type, length, interface, timestamp high and low, caplen, wirelen) replaces
-        # the pcap record header in front of the packet fields.
-        self.struct = struct.Struct(bo + "IIIIIII" + packet.format[len(bo) + 4 :])
-        self.head_caplen = max(packet.size - 16, self.ipoff + 40)
+        fields = _packet_fields(self.typeoff, self.ipoff)
+        # The EPB header replaces the pcap record header in front of the packet fields.
+        self.struct = epb_struct(bo, fields)
+        self.head_caplen = max(struct.calcsize(bo + fields), self.ipoff + 40)
         self.eth_ipv4 = _native(bo, 0x0800)
         self.frag_mask = _native(bo, 0x3FFF)
         # Per interface: link type, link layout, whether the struct's offsets fit it, and the
@@ -356,22 +347,23 @@ def run_pcapng(
     if first is not None:
         engine.frame(first)
     section = reader.pcapng_section
-    fast_tcp = engine.fast_tcp
+    settled_tcp = engine.settled_tcp
     stats = engine.stats
     frame = engine.frame
     index = section.packets
     packets = bytes_total = 0
-    last_ns = stats.last_ns or 0
+    last_ns = stats.last_ns if stats.last_ns is not None else TS_MIN
     first_ns = stats.first_ns if stats.first_ns is not None else 1 << 63
     layout: _NgLayout | None = None
-    buf = b""
-    pos = 0
+    walk = reader.walk  # where the reader's first packet left it
+    # parsers.framing's sizes as locals: a local read is cheaper than a global one in this loop.
+    block_header, epb_header, epb_min, max_record = PCAPNG_BLOCK_HEADER, EPB_HEADER, EPB_MIN, MAX_RECORD
     stopped = False
-    for chunk in reader.raw_chunks():
-        buf = buf[pos:] + chunk if pos < len(buf) else chunk
-        pos = 0
+    while True:  # the window the reader's first packet left, then each further one
+        buf = walk.buf
+        pos = walk.pos
         n = len(buf)
-        while pos + 12 <= n:
+        while pos + block_header <= n:
             if layout is None:
                 layout = _NgLayout(section)
                 unpack_epb = layout.struct.unpack_from
@@ -406,10 +398,10 @@ def run_pcapng(
                 ) = unpack_epb(buf, pos)
                 epb = (
                     btype == 6
-                    and 32 <= blen <= MAX_RECORD
+                    and epb_min <= blen <= max_record
                     and not blen & 3
                     and if_id < n_ifaces
-                    and caplen + 32 <= blen
+                    and caplen + epb_min <= blen
                 )
             if not epb:
                 # Any other block, or a packet block the reader must judge: its own steps, its own words.
@@ -423,8 +415,7 @@ def run_pcapng(
                     layout = None
                 if pos + blen > n:
                     break
-                got = reader.pcapng_block(btype, blen, buf, pos)
-                pos += blen
+                got, pos = reader.pcapng_step(btype, blen, buf, pos, n)
                 index = section.packets
                 if btype == 1:
                     layout = None
@@ -437,13 +428,12 @@ def run_pcapng(
             ts = ((ts_hi << 32) | ts_lo) * mul // div + offset
             if not TS_MIN <= ts <= TS_MAX:
                 ts = reader.clamp_timestamp(ts, index + 1)
-            d = pos + 28
+            d = pos + epb_header
             end = d + caplen
             pos += blen
             index += 1
-            hit = None
+            count = None
             plain = False
-            udp = False
             payload = 0
             if same and caplen >= head_caplen:
                 if etype == eth_ipv4:
@@ -451,63 +441,50 @@ def run_pcapng(
                     if plain:
                         total = (len_hi << 8) | len_lo
                         if proto == 6 and 20 <= total <= caplen - ipoff:
-                            hit = fast_tcp.get(key)
-                            if hit is not None:
+                            count = settled_tcp(key)
+                            if count is not None:
                                 hlen = (tcp_off >> 4) << 2
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
-                                    hit = None
+                                    count = None
                         elif proto == 6 or proto == 17:
-                            hit, udp, payload = _slow_lookup(
+                            count, payload = _slow_lookup(
                                 buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine
                             )
                 else:
-                    hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
+                    count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
             elif kind:
-                hit, udp, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
-            # The same counting as run_pcap's, written out again on purpose: these are the hottest lines
-            # of the program and a call per packet costs a tenth of the loop.  Both loops are held to the
-            # full decoder by tests/analyzer/test_fastpath.py and test_fastpath_pcapng.py.
-            if hit is not None:
-                flow, from_client = hit
-                ok = not payload or (flow.c_state if from_client else flow.s_state) == DONE
-                if ok and udp and ts - flow.last_ns > UDP_IDLE_SPLIT_NS:
-                    ok = False
-                if ok:
-                    if from_client:
-                        flow.c_packets += 1
-                        flow.c_bytes += wirelen
-                        flow.c_payload += payload
-                    else:
-                        flow.s_packets += 1
-                        flow.s_bytes += wirelen
-                        flow.s_payload += payload
-                    if ts > flow.last_ns:
-                        flow.last_ns = ts
-                        if ts > last_ns:
-                            last_ns = ts
-                    elif ts < first_ns:
-                        first_ns = ts  # timestamps out of order (merged interfaces): still the capture's start
-                    packets += 1
-                    bytes_total += wirelen
-                    if not index & EVICT_MASK:  # the full decoder's schedule: by record number
-                        engine.evict(ts)
-                    continue
+                count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
+            if count is not None and count(wirelen, payload, ts):
+                if ts > last_ns:
+                    last_ns = ts
+                elif ts < first_ns:
+                    first_ns = ts
+                packets += 1
+                bytes_total += wirelen
+                if not index & EVICT_MASK:
+                    engine.evict(ts)
+                continue
             if plain:
                 _hand_over_ipv4(
                     engine, index, ts, linktype, caplen, wirelen, buf, d, ipoff, key, proto, len_hi, len_lo, if_id
                 )
-            else:
+            elif caplen:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end], if_id))
+            else:  # no packet bytes: it, and the identical copies behind it, as the reader takes them
+                as_packet, run = reader.empty_run(buf, pos - blen, n, blen)
+                if as_packet:
+                    frame(Frame(index, ts, linktype, 0, wirelen, b"", if_id))
+                index += run - 1
+                pos += (run - 1) * blen
+        walk.pos = pos
         if progress is not None:
             progress(reader.file_bytes_read, size, index)
-        if stopped:
+        if stopped or not walk.more():
             break
     section.packets = index
-    if not stopped:
-        reader.pcapng_tail(len(buf) - pos)
-    stats.packets += packets
-    stats.bytes += bytes_total
-    if packets:
-        stats.last_ns = max(stats.last_ns or last_ns, last_ns)
-        stats.first_ns = min(stats.first_ns, first_ns) if stats.first_ns is not None else first_ns
+    if stopped:
+        reader.pcapng_stopped()
+    else:
+        reader.pcapng_tail(walk.leftover)
+    engine.add_counted(packets, bytes_total, first_ns, last_ns)

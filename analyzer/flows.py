@@ -39,6 +39,8 @@ MAX_QUIC_DATAGRAMS = 16
 MAX_CRYPTO_PIECES = 64
 MAX_CRYPTO_BYTES = 1 << 16
 # Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
+# A UDP tuple silent this long starts a new conversation (a new flow) when it speaks again.
+UDP_IDLE_SPLIT_NS = 120 * 1_000_000_000
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
 
 
@@ -148,7 +150,45 @@ class Flow:
         self.s_state = DONE if proto == PROTO_UDP else DETECT
         self.c_stream: Stream | None = None
         self.s_stream: Stream | None = None
-        self.fast_keys: tuple[bytes, bytes] | None = None
+        self.fast_keys: tuple[bytes, bytes] | None = None  # the engine's settled-packet keys, while registered
+
+    # ------------------------------------------------------------------ settled packets
+    # The counting half of the engine's contract with analyzer.fastpath (see Engine.settled_tcp):
+    # one bound method per direction, handed out by the engine, called for an untunnelled packet
+    # of this flow that carries no SYN/FIN/RST and whose headers the fast path has checked.  The
+    # packet is counted, and True returned, only when the flow needs nothing from it: no payload,
+    # or that direction's parser is done (and, for UDP, the tuple was not idle long enough to start
+    # a new conversation).  Otherwise nothing changes and the packet goes to the full decoder.
+
+    def count_settled_client(self, wirelen: int, payload: int, ts: int) -> bool:
+        if payload and self.c_state != DONE:
+            return False
+        self.c_packets += 1
+        self.c_bytes += wirelen
+        self.c_payload += payload
+        if ts > self.last_ns:
+            self.last_ns = ts
+        return True
+
+    def count_settled_server(self, wirelen: int, payload: int, ts: int) -> bool:
+        if payload and self.s_state != DONE:
+            return False
+        self.s_packets += 1
+        self.s_bytes += wirelen
+        self.s_payload += payload
+        if ts > self.last_ns:
+            self.last_ns = ts
+        return True
+
+    def count_settled_client_udp(self, wirelen: int, payload: int, ts: int) -> bool:
+        if ts - self.last_ns > UDP_IDLE_SPLIT_NS:
+            return False
+        return self.count_settled_client(wirelen, payload, ts)
+
+    def count_settled_server_udp(self, wirelen: int, payload: int, ts: int) -> bool:
+        if ts - self.last_ns > UDP_IDLE_SPLIT_NS:
+            return False
+        return self.count_settled_server(wirelen, payload, ts)
 
     # ----------------------------------------------------------------------------- TCP
 

@@ -1,9 +1,16 @@
 """Capture-file reader: pcap (both byte orders, µs and ns), pcapng, optionally gzip'd.
 
 This is the one module in ``parsers`` that touches files.  It streams: records are
-sliced out of large read chunks, so memory is bounded by the chunk size plus the
-largest record, never by the capture size.  A file cut mid-record (tcpdump killed)
-yields every whole record and then sets :attr:`CaptureReader.truncated`.
+sliced out of large read chunks (:class:`parsers.framing.ChunkWalk`, the walk the
+analyzer's fast path continues), so memory is bounded by the chunk size plus the
+largest record, never by the capture size.
+
+What is a capture and what is a cut one: a file whose very first header (the pcap file
+header, the first pcapng section header block) is incomplete or is not a capture header
+raises :class:`CaptureFormatError`.  Anything wrong after that (a record or block cut short,
+an invalid block length, a corrupt later section header, an interface block too short to
+be one) ends the reading with a warning and sets ``info.truncated``: every whole record
+before it is kept.  Records that carry no bytes are skipped and counted in one warning.
 """
 
 from __future__ import annotations
@@ -15,13 +22,20 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from parsers.errors import CaptureFormatError
+from parsers.framing import (
+    MAX_RECORD,
+    PCAP_FILE_HEADER,
+    PCAP_RECORD_HEADER,
+    PCAPNG_BLOCK_HEADER,
+    ChunkWalk,
+    identical_run,
+    pcap_record_struct,
+)
 
 CHUNK = 1 << 20
 # What a timestamp may be: nanoseconds in a signed 64-bit integer (1677 to 2262), as Arrow and
 # Parquet store them.  pcap cannot leave that range; a pcapng if_tsresol or if_tsoffset can.
 TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1
-# A record bigger than this is corruption, not a packet (tcpdump's own MAXIMUM_SNAPLEN is 262144).
-MAX_RECORD = 1 << 24
 
 PCAP_MAGIC_US = 0xA1B2C3D4
 PCAP_MAGIC_NS = 0xA1B23C4D
@@ -30,7 +44,6 @@ PCAPNG_BOM = 0x1A2B3C4D
 GZIP_MAGIC = b"\x1f\x8b"
 
 _PCAP_HDR = {"<": struct.Struct("<IHHiIII"), ">": struct.Struct(">IHHiIII")}
-_PCAP_REC = {"<": struct.Struct("<IIII"), ">": struct.Struct(">IIII")}
 _BLOCK_HDR = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
 _EPB = {"<": struct.Struct("<IIIII"), ">": struct.Struct(">IIIII")}
 _SPB = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
@@ -39,6 +52,8 @@ _OPT = {"<": struct.Struct("<HH"), ">": struct.Struct(">HH")}
 _OPB = {"<": struct.Struct("<HHIIII"), ">": struct.Struct(">HHIIII")}
 _I64 = {"<": struct.Struct("<q"), ">": struct.Struct(">q")}
 _U32LE = struct.Struct("<I")
+_IDB_MIN = PCAPNG_BLOCK_HEADER + 8  # link type, reserved, snap length
+_PACKET_BLOCKS = (6, 2, 3)  # enhanced, obsolete and simple packet blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,9 @@ class CaptureReader:
         self.name = name
         self.info = CaptureInfo()
         self.bytes_read = 0
+        # Copies of an empty record right behind it, skipped (see empty_run).
+        self.empty_records = 0
+        self._open_run: tuple[bytes, int] | None = None  # an empty record run that reached a window's end
         self._chunk_size = chunk_size
         head = _read_exact(stream, 4)
         if head[:2] == GZIP_MAGIC:
@@ -125,8 +143,16 @@ class CaptureReader:
         self._pcap_linktype: int | None = None
         self._ng = PcapngSection()
         self._clamped = False
-        self._frames: Iterator[Frame] = self._pcapng() if self.info.format == "pcapng" else self._pcap()
-        # Read the file header now so a corrupt header is an error at open time, not mid-iteration.
+        self._in_file_header = True  # a fault now means "not a capture", afterwards "a cut capture"
+        if self.info.format == "pcapng":
+            self._pcapng_file_header()
+            self._frames: Iterator[Frame] = self._pcapng()
+        else:
+            self._pcap_file_header()
+            self._frames = self._pcap()
+        self._in_file_header = False
+        self.walk = ChunkWalk(self._chunks())
+        # Read up to the first record now, so that what is wrong there is known at open time.
         self._first: Frame | None = None
         self._first_done = False
         self._exhausted = False  # the constructor's read reached the end (and said what was wrong there)
@@ -139,13 +165,10 @@ class CaptureReader:
     # -- buffering -------------------------------------------------------------------------
 
     def _fill(self, need: int) -> bool:
-        """Ensure ``need`` bytes are available at ``_pos``; False at end of file."""
+        """Ensure ``need`` bytes are available at ``_pos`` (the file header); False at end of file."""
         while len(self._buf) - self._pos < need:
             if self._eof:
                 return False
-            if self._pos:
-                del self._buf[: self._pos]
-                self._pos = 0
             chunk = self._stream.read(max(self._chunk_size, need))
             if not chunk:
                 self._stream_ended()
@@ -153,6 +176,20 @@ class CaptureReader:
             self.bytes_read += len(chunk)
             self._buf += chunk
         return True
+
+    def _chunks(self) -> Iterator[bytes]:
+        """What follows the file header: the bytes read with it, then the rest in large chunks."""
+        if self._pos < len(self._buf):
+            yield bytes(self._buf[self._pos :])
+        self._buf = bytearray()
+        self._pos = 0
+        while not self._eof:
+            chunk = self._stream.read(self._chunk_size)
+            if not chunk:
+                self._stream_ended()
+                return
+            self.bytes_read += len(chunk)
+            yield bytes(chunk)
 
     def _stream_ended(self) -> None:
         self._eof = True
@@ -166,13 +203,11 @@ class CaptureReader:
                 + "; every whole record before that point was read"
             )
 
-    def _take(self, n: int) -> bytes:
-        out = bytes(self._buf[self._pos : self._pos + n])
-        self._pos += n
-        return out
-
-    def _cut(self, what: str) -> None:
-        self._warn_cut(len(self._buf) - self._pos, what)
+    def _not_a_capture(self, why: str) -> CaptureFormatError:
+        stream = self._stream
+        if isinstance(stream, _Gunzip) and stream.error:
+            why += f" (the gzip stream is corrupt: {stream.error})"
+        return CaptureFormatError(f"{self.name}: {why}")
 
     def _warn_cut(self, left: int, what: str) -> None:
         if left:
@@ -188,58 +223,127 @@ class CaptureReader:
             f"{self.name}: record {index + 1} claims {caplen} bytes; the rest of the file is corrupt and was skipped"
         )
 
+    def _warn_empty(self) -> None:
+        if self.empty_records:
+            self.info.warnings.append(
+                f"{self.name}: {self.empty_records} empty records skipped (identical copies of a record "
+                "that carries no captured bytes, each right behind the other)"
+            )
+
+    def empty_run(self, buf: bytes, pos: int, end: int, size: int) -> tuple[bool, int]:
+        """A record of ``size`` bytes carrying no packet bytes at ``pos``: whether it is to be read
+        as a packet, and how many records, it included, the run of its identical copies holds
+        from ``pos`` to ``end``.
+
+        The first of such a run is an ordinary (empty) packet, as every reader shows it; the
+        copies right behind it are skipped and counted for one warning.  A decompression bomb is
+        nothing but such copies, and each would otherwise cost a turn of the packet loop.  A run
+        that reaches the end of a window may go on at the start of the next one: that part is
+        skipped too, so the result does not depend on where the chunks were cut.
+        """
+        run = identical_run(buf, pos, end, size)
+        record = buf[pos : pos + size]
+        turns = self.walk.turns
+        continued = pos == 0 and self._open_run == (record, turns - 1)
+        self._open_run = (record, turns) if end - pos - run * size < size else None
+        self.empty_records += run if continued else run - 1
+        return not continued, run
+
     # -- pcap ------------------------------------------------------------------------------
 
-    def _pcap(self) -> Iterator[Frame]:
-        if not self._fill(24):
-            raise CaptureFormatError(f"{self.name}: pcap file header is cut short")
+    def _pcap_file_header(self) -> None:
+        if not self._fill(PCAP_FILE_HEADER):
+            raise self._not_a_capture("pcap file header is cut short")
         bo = self.info.byte_order
         _magic, major, _minor, _tz, _sigfigs, _snaplen, network = _PCAP_HDR[bo].unpack_from(self._buf, self._pos)
-        self._pos += 24
+        self._pos += PCAP_FILE_HEADER
         if major != 2:
             raise CaptureFormatError(f"{self.name}: unsupported pcap version {major}")
         # The upper bits of the link-type field carry FCS length flags; the link type is the low 16 bits.
         linktype = network & 0xFFFF
         self.info.link_types.add(linktype)
         self._pcap_linktype = linktype
-        rec = _PCAP_REC[bo]
+
+    def _pcap(self) -> Iterator[Frame]:
+        linktype = self._pcap_linktype
+        assert linktype is not None
+        unpack = pcap_record_struct(self.info.byte_order).unpack_from
         mul = 1 if self.info.nanosecond else 1000
         index = 0
-        while True:
-            if not self._fill(16):
-                self._cut("a record header")
-                return
-            sec, frac, caplen, wirelen = rec.unpack_from(self._buf, self._pos)
-            if caplen > MAX_RECORD:
-                self._warn_corrupt(index, caplen)
-                return
-            if not self._fill(16 + caplen):
-                self._cut("a record")
-                return
-            start = self._pos + 16
-            data = bytes(self._buf[start : start + caplen])
-            self._pos = start + caplen
-            index += 1
-            yield Frame(index, sec * 1_000_000_000 + frac * mul, linktype, caplen, wirelen, data)
+        walk = self.walk
+        corrupt: int | None = None
+        while True:  # the window as the walk stands, then each further one
+            buf = walk.buf
+            pos = walk.pos
+            n = len(buf)
+            while pos + PCAP_RECORD_HEADER <= n:
+                sec, frac, caplen, wirelen = unpack(buf, pos)
+                if caplen > MAX_RECORD:
+                    corrupt = caplen
+                    break
+                start = pos + PCAP_RECORD_HEADER
+                end = start + caplen
+                if end > n:
+                    break
+                index += 1
+                if caplen:
+                    frame = Frame(index, sec * 1_000_000_000 + frac * mul, linktype, caplen, wirelen, buf[start:end])
+                else:  # no packet bytes: it, and any identical copies behind it (empty_run)
+                    as_packet, run = self.empty_run(buf, pos, n, PCAP_RECORD_HEADER)
+                    end = pos + run * PCAP_RECORD_HEADER
+                    frame = Frame(index, sec * 1_000_000_000 + frac * mul, linktype, 0, wirelen, b"")
+                    index += run - 1
+                    if not as_packet:
+                        pos = end
+                        continue
+                pos = walk.pos = end  # the fast path continues from here after the first record
+                yield frame
+            walk.pos = pos
+            if corrupt is not None or not walk.more():
+                break
+        self.record_tail(0 if corrupt is not None else walk.leftover, index, corrupt)
+        walk.close()
 
     # -- pcapng ----------------------------------------------------------------------------
 
+    def _pcapng_file_header(self) -> None:
+        """The first section header block, which must be whole: without it there is no capture."""
+        if not self._fill(PCAPNG_BLOCK_HEADER):
+            raise self._not_a_capture("pcapng section header is cut short")
+        head = self.pcapng_block_header(self._buf, self._pos)
+        assert head is not None  # in the file header, every fault raises
+        _shb, blen = head
+        if not self._fill(blen):
+            raise self._not_a_capture(f"pcapng section header is cut short ({blen} bytes announced)")
+        self._pos += blen
+
     def _pcapng(self) -> Iterator[Frame]:
-        while True:
-            if not self._fill(12):
-                self._cut("a block header")
-                return
-            head = self.pcapng_block_header(self._buf, self._pos)
-            if head is None:
-                return
-            btype, blen = head
-            if not self._fill(blen):
-                self._cut("a block")
-                return
-            frame = self.pcapng_block(btype, blen, self._buf, self._pos)
-            self._pos += blen
-            if frame is not None:
-                yield frame
+        walk = self.walk
+        stopped = False
+        while True:  # the window as the walk stands, then each further one
+            buf = walk.buf
+            pos = walk.pos
+            n = len(buf)
+            while pos + PCAPNG_BLOCK_HEADER <= n:
+                head = self.pcapng_block_header(buf, pos)
+                if head is None:
+                    stopped = True
+                    break
+                btype, blen = head
+                if pos + blen > n:
+                    break
+                frame, pos = self.pcapng_step(btype, blen, buf, pos, n)
+                if frame is not None:
+                    walk.pos = pos  # the fast path continues from here after the first packet
+                    yield frame
+            walk.pos = pos
+            if stopped or not walk.more():
+                break
+        if stopped:
+            self.pcapng_stopped()
+        else:
+            self.pcapng_tail(walk.leftover)
+        walk.close()
 
     # The pcapng block steps, shared by the iterator above and the analyzer's raw walk, so that a
     # block means the same thing, and earns the same warning, whichever of the two reads it.
@@ -251,29 +355,52 @@ class CaptureReader:
 
     def pcapng_block_header(self, buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
         """Type and length of the block at ``pos`` (12 bytes must be there); a section header
-        switches the byte order.  None when the length is invalid: the rest is skipped, with a warning."""
+        switches the byte order.  None when the block cannot be read (an invalid length, a section
+        header with a bad byte-order mark, an interface block too short to be one): the rest is
+        skipped, with a warning, like a cut capture; in the file's first header, an error."""
         ng = self._ng
         btype_le = _U32LE.unpack_from(buf, pos)[0]
         if btype_le == PCAPNG_SHB:
             # Each section header carries its own byte order mark.
             bom = bytes(buf[pos + 8 : pos + 12])
             if bom == b"\x4d\x3c\x2b\x1a":
-                ng.byte_order = "<"
+                byte_order = "<"
             elif bom == b"\x1a\x2b\x3c\x4d":
-                ng.byte_order = ">"
+                byte_order = ">"
             else:
-                raise CaptureFormatError(f"{self.name}: pcapng section header has a bad byte-order magic")
+                return self._unreadable_block("pcapng section header", "has a bad byte-order magic")
+            blen = _BLOCK_HDR[byte_order].unpack_from(buf, pos)[1]
+            if blen < PCAPNG_BLOCK_HEADER or blen % 4 or blen > MAX_RECORD:
+                return self._unreadable_block("pcapng section header", f"has an invalid length {blen}")
+            ng.byte_order = byte_order
             ng.interfaces = []
+            return btype_le, blen
         btype, blen = _BLOCK_HDR[ng.byte_order].unpack_from(buf, pos)
-        if blen < 12 or blen % 4 or blen > MAX_RECORD:
-            if ng.packets == 0 and btype == PCAPNG_SHB:
-                raise CaptureFormatError(f"{self.name}: pcapng section header has an invalid length {blen}")
-            self.info.truncated = True
-            self.info.warnings.append(
-                f"{self.name}: block after record {ng.packets} has an invalid length {blen}; the rest was skipped"
-            )
-            return None
+        if blen < PCAPNG_BLOCK_HEADER or blen % 4 or blen > MAX_RECORD:
+            return self._unreadable_block("block", f"has an invalid length {blen}")
+        if btype == 1 and blen < _IDB_MIN:
+            return self._unreadable_block("interface description block", f"is too short to be one ({blen} bytes)")
         return btype, blen
+
+    def _unreadable_block(self, subject: str, fault: str) -> tuple[int, int] | None:
+        if self._in_file_header:
+            raise self._not_a_capture(f"{subject} {fault}")
+        self.info.truncated = True
+        self.info.warnings.append(
+            f"{self.name}: {subject} after record {self._ng.packets} {fault}; the rest was skipped"
+        )
+        return None
+
+    def pcapng_step(self, btype: int, blen: int, buf: bytes, pos: int, end: int) -> tuple[Frame | None, int]:
+        """Read the whole block at ``pos`` (:meth:`pcapng_block`) and return what it gave and where
+        the next block starts; the identical copies right behind a packet block with no captured
+        bytes are skipped (:meth:`empty_run`)."""
+        frame = self.pcapng_block(btype, blen, buf, pos)
+        if frame is not None and not frame.caplen:
+            as_packet, run = self.empty_run(buf, pos, end, blen)
+            self._ng.packets += run - 1  # the frame numbers of the packets behind them stay Wireshark's
+            return (frame if as_packet else None), pos + run * blen
+        return frame, pos + blen
 
     def pcapng_block(self, btype: int, blen: int, buf: bytes | bytearray, pos: int) -> Frame | None:
         """Read one whole block at ``pos``: an interface is recorded, a packet becomes a Frame."""
@@ -281,9 +408,7 @@ class CaptureReader:
         body = memoryview(buf)[pos + 8 : pos + blen - 4]
         frame: Frame | None = None
         try:
-            if btype == 1:  # Interface Description Block
-                if len(body) < 8:
-                    raise CaptureFormatError(f"{self.name}: interface description block of {blen} bytes")
+            if btype == 1:  # Interface Description Block, at least _IDB_MIN bytes (pcapng_block_header)
                 linktype, _res, _snap = _IDB[ng.byte_order].unpack_from(body, 0)
                 iface = _Interface(linktype)
                 if not _apply_options(iface, body[8:], ng.byte_order):
@@ -292,7 +417,7 @@ class CaptureReader:
                     )
                 ng.interfaces.append(iface)
                 self.info.link_types.add(linktype)
-            elif btype in (6, 2, 3):
+            elif btype in _PACKET_BLOCKS:
                 frame = self._pcapng_packet(btype, body, ng.interfaces, ng.byte_order, ng.packets + 1)
         finally:
             body.release()
@@ -312,10 +437,16 @@ class CaptureReader:
         return min(max(ts_ns, TS_MIN), TS_MAX)
 
     def pcapng_tail(self, leftover: int) -> None:
-        """Report what a raw walk left at the end, in the iterator's words."""
+        """Report what a walk left at the end of the data, and the empty records skipped."""
         if self._exhausted:
             return
-        self._warn_cut(leftover, "a block header" if leftover < 12 else "a block")
+        self._warn_cut(leftover, "a block header" if leftover < PCAPNG_BLOCK_HEADER else "a block")
+        self._warn_empty()
+
+    def pcapng_stopped(self) -> None:
+        """A walk stopped at a block :meth:`pcapng_block_header` refused (and reported)."""
+        if not self._exhausted:
+            self._warn_empty()
 
     def _pcapng_packet(
         self, btype: int, body: memoryview, interfaces: list[_Interface], bo: str, index: int
@@ -354,7 +485,7 @@ class CaptureReader:
             return self._stream.raw_read
         return self.bytes_read + 4  # the magic number, read before any chunk
 
-    # -- raw access for the analyzer's fast path ----------------------------------------------
+    # -- for the analyzer's fast path, which continues the walk after the first record -----------
 
     @property
     def pcap_linktype(self) -> int | None:
@@ -362,35 +493,22 @@ class CaptureReader:
         return self._pcap_linktype
 
     def take_first(self) -> Frame | None:
-        """The first record, which the constructor read to validate the file; call before raw_chunks()."""
+        """The first record, which the constructor read to validate the file; call before
+        walking on from ``walk.pos``."""
         self._first_done = True
         first, self._first = self._first, None
         return first
 
-    def raw_chunks(self) -> Iterator[bytes]:
-        """The rest of a pcap file as large byte chunks, records cut anywhere; call record_tail() at the end."""
-        if self._exhausted:
-            return  # a file with no whole record: already read, and its warning already given
-        if self._pos < len(self._buf):
-            yield bytes(self._buf[self._pos :])
-        self._buf = bytearray()
-        self._pos = 0
-        while not self._eof:
-            chunk = self._stream.read(self._chunk_size)
-            if not chunk:
-                self._stream_ended()
-                return
-            self.bytes_read += len(chunk)
-            yield bytes(chunk)
-
     def record_tail(self, leftover: int, index: int, corrupt_caplen: int | None = None) -> None:
-        """Report what a raw walk left at the end: a cut record, or a corrupt length."""
+        """Report what a pcap walk left at the end (a cut record, or a corrupt length) and the
+        empty records it skipped."""
         if self._exhausted:
-            return
+            return  # a file with no whole record: the constructor's read already said all of it
         if corrupt_caplen is not None:
             self._warn_corrupt(index, corrupt_caplen)
-        else:  # the same words as the record-by-record reader for the same bytes
-            self._warn_cut(leftover, "a record header" if leftover < 16 else "a record")
+        else:
+            self._warn_cut(leftover, "a record header" if leftover < PCAP_RECORD_HEADER else "a record")
+        self._warn_empty()
 
     # -- iteration -------------------------------------------------------------------------
 
