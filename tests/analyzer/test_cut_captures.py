@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from analyzer.pipeline import analyze_stream
+from fixtures.builders.packets import established
 from parsers.errors import CaptureFormatError
 from tests.support.cli import egress
-from tests.support.fastpath_cases import diff, established, seq_pcap, tables
+from tests.support.fastpath_cases import diff, seq_pcap, tables
 
 T0 = 1_700_000_000_000_000  # µs
 
