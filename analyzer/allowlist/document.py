@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from analyzer.allowlist.model import ANY, AllowlistError, Entry, PortRange
+from analyzer.allowlist.model import ANY, AllowlistError, Entry, InvalidLine, PortRange
 
 WEB_PORTS = (PortRange(80, 80), PortRange(443, 443))
 PROTOCOL_NAMES = {"tcp": "TCP", "udp": "UDP", "http": "HTTP", "https": "HTTPS", "any": ANY}
@@ -33,6 +33,7 @@ class Doc:
     text: str
     entries: list[Entry] = field(default_factory=list)
     notes: list[tuple[int | None, str]] = field(default_factory=list)
+    invalid: list[InvalidLine] = field(default_factory=list)
     lines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,6 +53,18 @@ class Doc:
         except Problem as exc:
             raise self.error(line, str(exc)) from None
 
+    @contextmanager
+    def entry(self, line: int) -> Iterator[None]:
+        """Read one destination: a Problem raised inside the block skips it as an invalid line
+        and reading goes on (a document-wide problem uses :meth:`at` and stops the read)."""
+        try:
+            yield
+        except Problem as exc:
+            self.skip(line, self.raw(line), str(exc))
+
+    def skip(self, line: int, text: str, problem: str) -> None:
+        self.invalid.append(InvalidLine(self.file, line, text, problem))
+
     def note(self, line: int | None, sentence: str) -> None:
         self.notes.append((line, sentence))
 
@@ -66,8 +79,11 @@ class Doc:
         rule: str | None = None,
         kind: str | None = None,
     ) -> None:
-        with self.at(line):
+        try:
             pattern, found_kind = _pattern(text, kind)
+        except Problem as exc:
+            self.skip(line, text.strip() or self.raw(line), str(exc))
+            return
         self.entries.append(
             Entry(
                 pattern=pattern,
@@ -83,8 +99,14 @@ class Doc:
         )
 
     def rendered_notes(self) -> list[str]:
-        """The skip sentences in the order they were found, then one sentence per default assumed."""
+        """The skip sentences in the order they were found, then one for the invalid lines, then one
+        sentence per default assumed."""
         out = [f"{self.file}:{line}: {text}" if line else f"{self.file}: {text}" for line, text in self.notes]
+        if self.invalid:
+            numbers = [bad.line for bad in self.invalid]
+            shown = ", ".join(str(n) for n in numbers[:8]) + (", ..." if len(numbers) > 8 else "")
+            noun = "invalid entry" if len(numbers) == 1 else "invalid entries"
+            out.append(f"{self.file}: skipped {len(numbers)} {noun} (line {shown}): each is an 'invalid' lint finding")
         lines_by_default: dict[str, dict[int, None]] = {}
         for entry in self.entries:
             if entry.assumed:
@@ -129,6 +151,10 @@ def _pattern(text: str, kind: str | None) -> tuple[str, str]:
     if is_address(pattern):
         return pattern, "address"
     if _HOST_RE.fullmatch(pattern):
+        if pattern.rsplit(".", 1)[-1].isdigit():
+            # 999.1.1.1, 10.0.0.256, 1.2.3: no top-level domain is all digits, so this is a
+            # mistyped address, and a firewall would read it as neither an address nor a name.
+            raise Problem(f"{written!r} is not a valid IP address, and a host name cannot end in a number")
         return pattern, "fqdn"
     raise Problem(f"{written!r} is not a host name, address or pattern")
 

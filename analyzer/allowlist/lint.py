@@ -44,6 +44,10 @@ def lint(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
     def add(e: Entry, problem: str, detail: str) -> None:
         findings.append({"entry": e.pattern, "line": e.line, "file": e.file, "problem": problem, "detail": detail})
 
+    for bad in allowlist.invalid:  # lines the reader could not take as entries at all
+        findings.append(
+            {"entry": bad.text, "line": bad.line, "file": bad.file, "problem": "invalid", "detail": bad.problem}
+        )
     entries = [e for e in allowlist.entries if e.kind in ("fqdn", "pattern")]
     valid: list[Entry] = []
     for e in entries:

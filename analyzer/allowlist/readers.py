@@ -38,12 +38,24 @@ def read_allowlist(path: str | Path, fmt: str | None = None) -> Allowlist:
     doc = Doc(file, _load_text(file))
     chosen = _REGISTRY[fmt or detect_format(doc.text)]
     chosen.read(doc)
+    if doc.invalid and (not doc.entries or (fmt is not None and len(doc.invalid) > len(doc.entries))):
+        # Nothing valid, or mostly invalid under a forced --allowlist-format: the file is broken
+        # throughout or in another format, and the few lines that happen to parse mean nothing.
+        # The first bad line is the answer, as it was when any bad line stopped the read.
+        first, more = doc.invalid[0], len(doc.invalid) - 1
+        if not more:
+            extra = ""
+        elif not doc.entries:
+            extra = f" (and {more} more invalid; no allowlist entries found)"
+        else:
+            extra = f" (and {more} more invalid, {len(doc.entries)} valid: not a {chosen.name} file?)"
+        raise doc.error(first.line, first.problem + extra)
     if not doc.entries:
         problem = f"no allowlist entries found (looked for {chosen.looked_for})"
         if doc.notes:
             problem += "; skipped: " + "; ".join(text for _, text in doc.notes)
         raise doc.error(None, problem)
-    return Allowlist(entries=doc.entries, formats=[chosen.name], notes=doc.rendered_notes())
+    return Allowlist(entries=doc.entries, formats=[chosen.name], notes=doc.rendered_notes(), invalid=doc.invalid)
 
 
 def read_allowlists(paths: Iterable[str | Path], fmt: str | None = None) -> Allowlist:

@@ -59,7 +59,7 @@ def _read_csv(doc: Doc) -> None:
         if not clean(cell("dest")):
             doc.note(number, "skipped a row with an empty destination")
             continue
-        with doc.at(number):
+        with doc.entry(number):
             host, protocols, ports = host_and_spec(clean(cell("dest")))
             if cell("port"):
                 found_protocols, ports = parse_spec(cell("port"), "port")
@@ -70,7 +70,7 @@ def _read_csv(doc: Doc) -> None:
             filled_protocols, filled_ports, assumed = fill_defaults(
                 protocols, ports, no_port="no port given", no_protocol="no protocol given"
             )
-        doc.add(host, number, filled_protocols, filled_ports, assumed=assumed, rule=cell("rule") or None)
+            doc.add(host, number, filled_protocols, filled_ports, assumed=assumed, rule=cell("rule") or None)
 
 
 FORMAT = Format("csv", _read_csv, "rows under a fqdn/destination/domain/host/pattern/target column")

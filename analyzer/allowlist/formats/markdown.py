@@ -128,7 +128,7 @@ def _md_table(doc: Doc, state: _MdState, index: int) -> int:
 
         if not cell(column):
             continue
-        with doc.at(number):
+        with doc.entry(number):
             action = cell(action_col).lower()
             if action in _DENY_WORDS or (not action and state.deny):
                 state.denied.append(number)
@@ -198,9 +198,9 @@ def _md_destination(doc: Doc, state: _MdState, number: int, text: str) -> None:
     if state.deny:
         state.denied.append(number)
         return
-    with doc.at(number):
+    with doc.entry(number):
         host, protocols, ports = host_and_spec(_drop_description(text))
-    _md_add(doc, state, number, host, protocols, ports)
+        _md_add(doc, state, number, host, protocols, ports)
 
 
 def _drop_description(text: str) -> str:

@@ -10,12 +10,12 @@ def _read_text(doc: Doc) -> None:
         body = clean(strip_comment(line))
         if not body:
             continue
-        with doc.at(number):
+        with doc.entry(number):
             host, protocols, ports = host_and_spec(body)
             protocols_, ports_, assumed = fill_defaults(
                 protocols, ports, no_port="no port given", no_protocol="no protocol given"
             )
-        doc.add(host, number, protocols_, ports_, assumed=assumed)
+            doc.add(host, number, protocols_, ports_, assumed=assumed)
 
 
 FORMAT = Format("text", _read_text, "one host name, address or pattern per line")
