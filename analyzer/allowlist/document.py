@@ -20,6 +20,45 @@ WEB_PORTS = (PortRange(80, 80), PortRange(443, 443))
 PROTOCOL_NAMES = {"tcp": "TCP", "udp": "UDP", "http": "HTTP", "https": "HTTPS", "any": ANY}
 _ANY_WORDS = ("any", "all", "*")
 
+# One file may hold at most this many entries: past it the file is a mistake or an attack
+# (YAML aliases, a generated list), and lint and the diff would only bury the answer.
+MAX_ENTRIES = 200_000
+
+# How deep objects and lists may nest in a JSON, YAML or Bicep allowlist.  Real firewall rules
+# nest about ten levels; the JSON, YAML and Bicep parsers and the rule walks recurse once or
+# more per level, so a hostile file nested thousands deep would end in a RecursionError.
+MAX_DEPTH = 100
+
+
+class TooDeep(Exception):
+    """A document nests deeper than MAX_DEPTH; ``line`` is where it went past."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def too_deep(doc_error: Callable[[int | None, str], AllowlistError], line: int) -> AllowlistError:
+    return doc_error(line, f"nested more than {MAX_DEPTH} levels deep: not a firewall rule set")
+
+
+_JSON_NESTING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_too_deep(text: str) -> int | None:
+    """The 0-based offset where JSON ``text`` nests past MAX_DEPTH, else None (brackets inside
+    strings do not count).  Checked before json.loads, which would recurse that deep."""
+    depth = 0
+    for match in _JSON_NESTING_RE.finditer(text):
+        token = match[0]
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif token in "]}":
+            depth -= 1
+    return None
+
 
 class Problem(Exception):
     """What is wrong with one piece of input; the caller knows the line and makes the AllowlistError."""
@@ -84,6 +123,8 @@ class Doc:
         except Problem as exc:
             self.skip(line, text.strip() or self.raw(line), str(exc))
             return
+        if len(self.entries) >= MAX_ENTRIES:
+            raise self.error(line, f"more than {MAX_ENTRIES:,} entries in one file: split it, or check how it was made")
         self.entries.append(
             Entry(
                 pattern=pattern,

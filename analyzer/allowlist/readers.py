@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from analyzer import firewalls
-from analyzer.allowlist.document import SPEC_TOKEN_RE, Doc, Format, clean, strip_comment
+from analyzer.allowlist.document import SPEC_TOKEN_RE, Doc, Format, clean, json_too_deep, strip_comment
 from analyzer.allowlist.formats import csvfile, markdown, text
 from analyzer.allowlist.formats.csvfile import CSV_DEST, csv_columns
 from analyzer.allowlist.formats.markdown import is_table_start
@@ -130,6 +130,8 @@ def detect_format(text: str) -> str:
 
 
 def _parses_as_json(text: str) -> bool:
+    if json_too_deep(text) is not None:
+        return True  # JSON-shaped; the ARM reader then refuses it with its line
     try:
         json.loads(text)
     except ValueError:

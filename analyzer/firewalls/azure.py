@@ -15,15 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from analyzer.allowlist.document import (
+    MAX_DEPTH,
     WEB_PORTS,
     Doc,
     Format,
     Ports,
     Problem,
+    TooDeep,
     is_address,
+    json_too_deep,
     parse_spec,
     plural,
     port_range,
+    too_deep,
 )
 from analyzer.allowlist.model import ANY, PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
@@ -240,6 +244,8 @@ class _JsonLocator:
 
 
 def read_json_text(doc: Doc, text: str, first_line: int) -> None:
+    if (offset := json_too_deep(text)) is not None:
+        raise too_deep(doc.error, first_line + text.count("\n", 0, offset))
     try:
         tree = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -288,6 +294,14 @@ def _bicep_tokens(doc: Doc, text: str, first_line: int) -> list[Token]:
 class _BicepParser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens, self.pos = tokens, 0
+        self.depth = 0  # objects and arrays open around the current token
+
+    def _enter(self) -> None:
+        """Count one more level of nesting; past MAX_DEPTH the recursion below would overflow."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            token = self._peek()
+            raise TooDeep(token[2] if token else 0)
 
     def _peek(self, ahead: int = 0) -> Token | None:
         index = self.pos + ahead
@@ -310,6 +324,7 @@ class _BicepParser:
         return found
 
     def _object(self) -> dict[str, object]:
+        self._enter()
         self.pos += 1  # "{"
         out: dict[str, object] = {}
         while (token := self._peek()) is not None:
@@ -326,14 +341,17 @@ class _BicepParser:
                 self._skip_expression()  # a decorator, a spread, something we do not read
                 if self._peek() is token:
                     self.pos += 1
+        self.depth -= 1
         return out
 
     def _array(self) -> list[object] | _Opaque:
+        self._enter()
         start = self._peek()
         self.pos += 1  # "["
         if self._text() == "for":  # [for x in xs: ...] is computed
             self.pos -= 1
             self._skip_expression()
+            self.depth -= 1
             return _Opaque(start[2] if start else 0)
         out: list[object] = []
         while (token := self._peek()) is not None:
@@ -347,6 +365,7 @@ class _BicepParser:
                 out.append(self._value(in_array=True))
                 if self.pos == before:  # a stray ")" or "}": step over it
                     self.pos += 1
+        self.depth -= 1
         return out
 
     def _value(self, in_array: bool) -> object:
@@ -404,7 +423,10 @@ def _bicep_literal(kind: str, text: str, line: int) -> object:
 
 
 def read_bicep_text(doc: Doc, text: str, first_line: int) -> None:
-    tree = _BicepParser(_bicep_tokens(doc, text, first_line)).literals()
+    try:
+        tree = _BicepParser(_bicep_tokens(doc, text, first_line)).literals()
+    except TooDeep as exc:
+        raise too_deep(doc.error, exc.line) from None
 
     def locate(value: str) -> int:
         return value.line if isinstance(value, _Loc) else first_line

@@ -13,12 +13,14 @@ import re
 import yaml
 
 from analyzer.allowlist.document import (
+    MAX_DEPTH,
     PROTOCOL_NAMES,
     Doc,
     Format,
     Ports,
     Problem,
     port_range,
+    too_deep,
 )
 from analyzer.allowlist.model import ANY, PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
@@ -49,9 +51,54 @@ def _cilium(pattern: str) -> Matcher:
 _CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 
 
+# Aliases may add at most this many nodes to what the file spells out.  A policy that reuses a
+# toPorts block through an anchor adds a few nodes per rule; 300 aliased rules x 300 aliased
+# toFQDNs (4 KB) would add 270,000 and become 90,000 entries; "billion laughs" far more.
+MAX_ALIAS_NODES = 100_000
+
+
+def _check_shape(doc: Doc) -> None:
+    """Refuse nesting past MAX_DEPTH and alias bombs before composing the nodes.
+
+    PyYAML's event parser keeps its own stack (no recursion), but its composer, and the walks
+    below, recurse once or more per level; and a composed alias is one shared node that the walk
+    visits once per reference.  So this counts, from the events alone, how deep the document
+    nests and how many nodes the aliases add when each is written out.
+    """
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases written out
+    open_sizes: list[int] = []  # nodes so far in each open mapping or sequence
+    open_anchors: list[str | None] = []
+    added = 0  # nodes the aliases add
+    for event in yaml.parse(doc.text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_sizes.append(1)
+            open_anchors.append(event.anchor)
+            if len(open_sizes) > MAX_DEPTH:
+                raise too_deep(doc.error, line or 0)
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_anchors.pop(), open_sizes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, sizes.get(str(event.anchor), 1)
+            added += size - 1
+            if added > MAX_ALIAS_NODES:
+                problem = f"YAML aliases add more than {MAX_ALIAS_NODES:,} nodes to the document (an alias bomb?)"
+                raise doc.error(line, problem)
+        else:
+            continue  # stream and document boundaries
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_sizes:
+            open_sizes[-1] += size
+
+
 def _read_cilium(doc: Doc) -> None:
     # Composed nodes rather than loaded data: nodes keep their line numbers.
     try:
+        _check_shape(doc)
         documents = list(yaml.compose_all(doc.text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
