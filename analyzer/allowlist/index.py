@@ -86,9 +86,9 @@ class EntryIndex:
                 self._wildcards.setdefault((fixed, tail[-_TAIL_KEY:]), []).append(j)
                 self._matchers[j] = matcher
 
-    def matches(self, fqdn: str | None, address: str | None = None) -> list[int]:
+    def matches(self, fqdn: str | None, address: str | Sequence[str] | None = None) -> list[int]:
         """Positions, in entry order, of the name entries matching ``fqdn`` and of the address
-        entries holding one of the comma-separated addresses in ``address``."""
+        entries holding one of the addresses: a list, or the summary's comma-separated text."""
         hits: list[int] = []
         if fqdn is not None:
             hits.extend(self._exact.get(fqdn, ()))
@@ -101,9 +101,9 @@ class EntryIndex:
         hits.sort()
         return hits
 
-    def _address_hits(self, address: str) -> set[int]:
+    def _address_hits(self, address: str | Sequence[str]) -> set[int]:
         found: set[int] = set()
-        for text in address.split(","):
+        for text in address.split(",") if isinstance(address, str) else address:
             text = text.strip()
             if text.startswith("+"):
                 continue  # "+3 more" of a shortened list
