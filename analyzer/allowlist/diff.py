@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from analyzer.allowlist.dialects import exact_name, matcher_or_never
+from analyzer.allowlist.index import EntryIndex
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
 from analyzer.protocols import transport_of
@@ -38,29 +38,14 @@ def _protocols_text(e: Entry) -> str:
     return "/".join(sorted(e.protocols)) + " " + e.port_text()
 
 
-def _address_entry_matches(entry: Entry, addresses: list[str]) -> bool:
-    try:
-        net = ipaddress.ip_network(entry.pattern, strict=False)
-        return any(ipaddress.ip_address(a) in net for a in addresses)
-    except ValueError:
-        return False
-
-
 def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
     """Fill the ``status``, ``entry``, ``entry_line`` and ``reason`` columns of every summary row that is
     not noise, ``status`` = ``dns-only`` on DNS rows resolved but never connected to; return the excess
     rows (entries no connection matched).  Noise columns must be filled first."""
     entries = allowlist.entries
-    matchers = [matcher_or_never(dialect, e.pattern)[0] if e.kind != "address" else None for e in entries]
-    # Entries without a wildcard are looked up by name; only the others are tried one by one.
     exact = [exact_name(dialect, e.pattern) if e.kind != "address" else None for e in entries]
-    by_name: dict[str, list[int]] = {}
-    tried: list[int] = []
-    for j, name in enumerate(exact):
-        if name is not None:
-            by_name.setdefault(name, []).append(j)
-        else:
-            tried.append(j)
+    # Entries are looked up by name, anchor label or network, not tried one by one per row.
+    index = EntryIndex(entries, dialect)
     used = [False] * len(entries)
     contacted: set[str] = set()
     for row in summary.rows:
@@ -71,16 +56,7 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         protocol, port, verdict = str(row["protocol"]), int(row["port"]), str(row["verdict"])
         if fqdn:
             contacted.add(fqdn)
-        name_hits = []
-        for j in tried:
-            m = matchers[j]
-            if m is not None:
-                if fqdn is not None and m(fqdn):
-                    name_hits.append(j)
-            elif addresses and _address_entry_matches(entries[j], addresses):
-                name_hits.append(j)
-        if fqdn is not None and fqdn in by_name:
-            name_hits = sorted(name_hits + by_name[fqdn])  # entry order decides which entry is named
+        name_hits = index.matches(fqdn, addresses)  # in entry order: it decides which entry is named
         full = [j for j in name_hits if protocol_allowed(entries[j], protocol) and entries[j].allows_port(port)]
         for j in name_hits:
             used[j] = True  # a name match makes an entry "used" even when its port is wrong

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from analyzer.allowlist.dialects import is_wildcard, matcher_or_never
+from analyzer.allowlist.index import EntryIndex
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.allowlist.psl import is_public_suffix, private_suffixes_under
 
@@ -42,6 +44,10 @@ def lint(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
     def add(e: Entry, problem: str, detail: str) -> None:
         findings.append({"entry": e.pattern, "line": e.line, "file": e.file, "problem": problem, "detail": detail})
 
+    for bad in allowlist.invalid:  # lines the reader could not take as entries at all
+        findings.append(
+            {"entry": bad.text, "line": bad.line, "file": bad.file, "problem": "invalid", "detail": bad.problem}
+        )
     entries = [e for e in allowlist.entries if e.kind in ("fqdn", "pattern")]
     valid: list[Entry] = []
     for e in entries:
@@ -89,19 +95,48 @@ def lint(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
             add(e, "duplicate", f"same as line {first.line} of {first.file}")
         else:
             seen[key] = e
-    for e in valid:
-        for other in valid:
-            if other is e or other.pattern == e.pattern:
-                continue
-            samples = _samples(e, dialect)
-            m, _ = matcher_or_never(dialect, other.pattern)
-            if samples and all(m(s) for s in samples) and _covers(e, other):
-                # Two wildcards covering each other both ways would each be flagged; keep the narrower one.
-                if is_wildcard(dialect, e.pattern) and is_wildcard(dialect, other.pattern):
-                    back = _samples(other, dialect)
-                    me, _ = matcher_or_never(dialect, e.pattern)
-                    if back and all(me(s) for s in back) and e.line < other.line:
-                        continue
-                add(e, "redundant", f"already covered by {other.pattern} (line {other.line})")
-                break
+    _redundant(valid, dialect, add)
     return findings
+
+
+def _redundant(valid: list[Entry], dialect: str, add: Callable[[Entry, str, str], None]) -> None:
+    """Flag each entry another one already covers: the first such entry in order is named.
+
+    Entries alike in pattern, ports and protocols form one group, and only groups whose pattern
+    matches all of an entry's samples (found through the index) are looked at, so this costs
+    about entries x matching groups, not entries x entries.
+    """
+    groups: dict[tuple[str, str, frozenset[str]], list[int]] = {}
+    for k, e in enumerate(valid):
+        groups.setdefault((e.pattern, e.port_text(), e.protocols), []).append(k)
+    members = list(groups.values())
+    index = EntryIndex([valid[group[0]] for group in members], dialect)
+    for e in valid:
+        samples = _samples(e, dialect)
+        if not samples:
+            continue
+        candidates = set(index.matches(samples[0]))
+        for sample in samples[1:]:
+            candidates.intersection_update(index.matches(sample))
+        chosen: int | None = None  # position in ``valid`` of the first entry that covers e
+        for g in candidates:
+            group = members[g]
+            other = valid[group[0]]
+            if other.pattern == e.pattern or not _covers(e, other):
+                continue
+            first = group[0]
+            # Two wildcards covering each other both ways would each be flagged; keep the narrower one.
+            if is_wildcard(dialect, e.pattern) and is_wildcard(dialect, other.pattern):
+                back = _samples(other, dialect)
+                me, _ = matcher_or_never(dialect, e.pattern)
+                if back and all(me(s) for s in back):
+                    eligible = (k for k in group if not e.line < valid[k].line)
+                    found = next(eligible, None)
+                    if found is None:
+                        continue
+                    first = found
+            if chosen is None or first < chosen:
+                chosen = first
+        if chosen is not None:
+            other = valid[chosen]
+            add(e, "redundant", f"already covered by {other.pattern} (line {other.line})")

@@ -49,18 +49,31 @@ class Entry:
         return not self.ports or any(port in r for r in self.ports)
 
 
+@dataclass(frozen=True, slots=True)
+class InvalidLine:
+    """A destination the reader could not take (``foo..bar.com``, port 99999): skipped, not fatal,
+    because an allowlist is a document a person wrote; lint lists each one with its line."""
+
+    file: str
+    line: int
+    text: str  # the destination as written, or the whole line when no destination was found
+    problem: str
+
+
 @dataclass
 class Allowlist:
     entries: list[Entry] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)  # detected format per file
     notes: list[str] = field(default_factory=list)  # defaults assumed, things skipped
     files: list[str] = field(default_factory=list)  # the files read, in order
+    invalid: list[InvalidLine] = field(default_factory=list)  # lines skipped as not valid entries
 
     def extend(self, other: Allowlist) -> None:
         self.entries.extend(other.entries)
         self.formats.extend(other.formats)
         self.notes.extend(other.notes)
         self.files.extend(other.files)
+        self.invalid.extend(other.invalid)
 
 
 class AllowlistError(InputError):

@@ -31,9 +31,23 @@ def private_suffixes_under(domain: str) -> list[str]:
     ``githubusercontent.com`` and ``blob.core.windows.net`` are listed themselves;
     ``amazonaws.com`` has ``s3.amazonaws.com`` and hundreds more below it.
     """
+    return list(_private_under().get(domain, ()))
+
+
+@lru_cache(maxsize=1)
+def _private_under() -> dict[str, tuple[str, ...]]:
+    """Each domain -> the private suffixes at or below it, so lint does not scan the whole private
+    section once per wildcard entry: ``s`` is under ``d`` when ``s`` without its ``*.`` is ``d``
+    or ``s`` ends in ``.d``, so file ``s`` under both kinds of key."""
     _, private = _suffix_sets()
-    out = [s for s in private if s.lstrip("*.") == domain or s.endswith("." + domain)]
-    return sorted(out, key=lambda s: (s.count("."), s))
+    under: dict[str, set[str]] = {}
+    for suffix in private:
+        under.setdefault(suffix.lstrip("*."), set()).add(suffix)
+        rest = suffix
+        while "." in rest:
+            rest = rest.split(".", 1)[1]
+            under.setdefault(rest, set()).add(suffix)
+    return {domain: tuple(sorted(found, key=lambda s: (s.count("."), s))) for domain, found in under.items()}
 
 
 @lru_cache(maxsize=65536)

@@ -173,12 +173,16 @@ def test_a_document_without_an_allowlist_is_one_line_and_exit_2() -> None:
 
 
 def test_bad_allowlist_line_is_named(tmp_path: Path) -> None:
+    # A bad line is skipped and named as an invalid lint finding, not fatal (issue 10, item 12).
     bad = tmp_path / "list.txt"
     bad.write_text("api.snapcraft.io:443\nregistry.k8s.io:99999\n")
-    proc = _egress("analyze", str(FIXTURE), "--allowlist", str(bad))
-    assert proc.returncode == 2
-    err = proc.stderr.decode().strip()
-    assert err.count("\n") == 0 and f"{bad}:2" in err and "port" in err
+    proc = _egress("analyze", str(FIXTURE), "--allowlist", str(bad), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    (finding,) = [f for f in doc["lint"] if f["problem"] == "invalid"]
+    assert (finding["file"], finding["line"]) == (str(bad), 2) and "port" in finding["detail"]
+    assert doc["allowlist"]["entries"] == 1
+    assert any(f"{bad}: skipped 1 invalid entry (line 2)" in note for note in doc["allowlist"]["notes"])
 
 
 def test_unknown_dialect_is_a_usage_error() -> None:

@@ -127,10 +127,10 @@ def test_documents_without_an_fqdn_allowlist_are_refused(name: str) -> None:
 @needs_shared
 def test_forcing_text_on_the_request_document_names_the_first_prose_line() -> None:
     path = REQUESTS / "microstack-acl-request.md"
-    with pytest.raises(AllowlistError) as caught:
-        read_allowlist(path, "text")
-    assert (caught.value.file, caught.value.line) == (str(path), 3)
-    assert "spaces inside" in caught.value.problem
+    # Each bad line is reported and skipped (issue 10, item 12): the first is the prose on line 3.
+    first = read_allowlist(path, "text").invalid[0]
+    assert (first.file, first.line) == (str(path), 3)
+    assert "spaces inside" in first.problem
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,12 +454,14 @@ def test_bad_yaml_reports_its_line(tmp_path: Path) -> None:
 
 
 def test_out_of_range_port_reports_line_and_port(tmp_path: Path) -> None:
+    # A bad line no longer stops the read (issue 10, item 12): it is skipped with its line and problem.
     path = write(tmp_path, "list.txt", "api.snapcraft.io:443\nsnapcraftcontent.com:99999\n")
-    with pytest.raises(AllowlistError) as caught:
-        read_allowlist(path)
-    assert caught.value.line == 2
-    assert "port" in caught.value.problem
-    assert "99999" in caught.value.problem
+    allowlist = read_allowlist(path)
+    assert [e.pattern for e in allowlist.entries] == ["api.snapcraft.io"]
+    (caught,) = allowlist.invalid
+    assert caught.line == 2
+    assert "port" in caught.problem
+    assert "99999" in caught.problem
 
 
 def test_bad_protocol_port_reports_its_line(tmp_path: Path) -> None:
@@ -474,10 +476,11 @@ def test_entry_with_spaces_inside_reports_its_line(tmp_path: Path) -> None:
     path = write(
         tmp_path, "r.md", "# Request\n- Port: 443\n- Destinations:\n  - ok.example.com\n  - foo bar.example.com\n"
     )
-    with pytest.raises(AllowlistError) as caught:
-        read_allowlist(path)
-    assert caught.value.line == 5
-    assert caught.value.problem == "entry has spaces inside: 'foo bar.example.com'"
+    allowlist = read_allowlist(path)  # skipped with its line and problem, not fatal (issue 10, item 12)
+    assert [e.pattern for e in allowlist.entries] == ["ok.example.com"]
+    (caught,) = allowlist.invalid
+    assert caught.line == 5
+    assert caught.problem == "entry has spaces inside: 'foo bar.example.com'"
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing but a comment\n"])

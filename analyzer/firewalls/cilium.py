@@ -1,0 +1,238 @@
+"""Cilium: the CiliumNetworkPolicy YAML reader and Cilium's ``toFQDNs`` matching.
+
+CiliumNetworkPolicy toFQDNs (docs.cilium.io/en/stable/security/policy/language/#dns-based):
+``matchName`` is exact; in ``matchPattern`` ``*`` matches any run of DNS characters within one
+label and never a dot, ``**.`` as a prefix matches one or more labels, ``*`` alone matches every
+name.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from analyzer.allowlist.document import (
+    MAX_DEPTH,
+    PROTOCOL_NAMES,
+    Doc,
+    Format,
+    Ports,
+    Problem,
+    port_range,
+    too_deep,
+)
+from analyzer.allowlist.model import ANY, PortRange
+from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
+
+_CILIUM_CHARS = "[-a-zA-Z0-9_]"
+
+
+def _cilium(pattern: str) -> Matcher:
+    if pattern == "*":
+        return always
+    if "*" not in pattern:  # matchName
+        check_labels(pattern)
+        return lambda name: name == pattern
+    check_labels(pattern.replace("**.", "x.", 1) if pattern.startswith("**.") else pattern, allow_star=True)
+    rest = pattern
+    prefix = ""
+    if pattern.startswith("**."):
+        # one or more whole labels in front of the rest
+        prefix = rf"(?:{_CILIUM_CHARS}+\.)+"
+        rest = pattern[3:]
+    if "**" in rest:
+        raise InvalidPattern("'**' is only valid as the '**.' prefix")
+    body = re.escape(rest).replace(r"\*", f"{_CILIUM_CHARS}*")
+    regex = re.compile(f"^{prefix}{body}$")
+    return lambda name: regex.match(name) is not None
+
+
+_CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
+
+
+# Aliases may add at most this many nodes to what the file spells out.  A policy that reuses a
+# toPorts block through an anchor adds a few nodes per rule; 300 aliased rules x 300 aliased
+# toFQDNs (4 KB) would add 270,000 and become 90,000 entries; "billion laughs" far more.
+MAX_ALIAS_NODES = 100_000
+
+
+def _check_shape(doc: Doc) -> None:
+    """Refuse nesting past MAX_DEPTH and alias bombs before composing the nodes.
+
+    PyYAML's event parser keeps its own stack (no recursion), but its composer, and the walks
+    below, recurse once or more per level; and a composed alias is one shared node that the walk
+    visits once per reference.  So this counts, from the events alone, how deep the document
+    nests and how many nodes the aliases add when each is written out.
+    """
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases written out
+    open_sizes: list[int] = []  # nodes so far in each open mapping or sequence
+    open_anchors: list[str | None] = []
+    added = 0  # nodes the aliases add
+    for event in yaml.parse(doc.text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_sizes.append(1)
+            open_anchors.append(event.anchor)
+            if len(open_sizes) > MAX_DEPTH:
+                raise too_deep(doc.error, line or 0)
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_anchors.pop(), open_sizes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, sizes.get(str(event.anchor), 1)
+            added += size - 1
+            if added > MAX_ALIAS_NODES:
+                problem = f"YAML aliases add more than {MAX_ALIAS_NODES:,} nodes to the document (an alias bomb?)"
+                raise doc.error(line, problem)
+        else:
+            continue  # stream and document boundaries
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_sizes:
+            open_sizes[-1] += size
+
+
+def _read_cilium(doc: Doc) -> None:
+    # Composed nodes rather than loaded data: nodes keep their line numbers.
+    try:
+        _check_shape(doc)
+        documents = list(yaml.compose_all(doc.text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise doc.error(mark.line + 1 if mark else None, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise doc.error(None, f"YAML error: {exc}") from None
+    nodes = [node for node in documents if node is not None]
+    for node in nodes:
+        _cilium_document(doc, node)
+    if nodes and not any(_is_cilium_policy(node) for node in nodes):
+        # Not one policy in the file: say what was there rather than just "no entries".
+        kind = _yscalar(_ymap(nodes[0]).get("kind")) or "(none)"
+        raise doc.error(_yline(nodes[0]), f"expected kind {' or '.join(_CILIUM_KINDS)}, found {kind}")
+
+
+def _is_cilium_policy(node: yaml.Node) -> bool:
+    top = _ymap(node)
+    kind = _yscalar(top.get("kind")) or ""
+    return kind in _CILIUM_KINDS or any(_is_cilium_policy(item) for item in _yseq(top.get("items")))
+
+
+def _ymap(node: yaml.Node | None) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}
+
+
+def _yseq(node: yaml.Node | None) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _yscalar(node: yaml.Node | None) -> str | None:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _yline(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _cilium_document(doc: Doc, node: yaml.Node) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        found = "a list" if isinstance(node, yaml.SequenceNode) else "plain text"
+        raise doc.error(_yline(node), f"expected a CiliumNetworkPolicy (a YAML mapping), found {found}")
+    top = _ymap(node)
+    kind = _yscalar(top.get("kind")) or ""
+    if kind.endswith("List") and "items" in top:  # kubectl get cnp -o yaml
+        for item in _yseq(top["items"]):
+            _cilium_document(doc, item)
+        return
+    if kind not in _CILIUM_KINDS:
+        doc.note(_yline(node), f"skipped a YAML document of kind {kind or '(none)'}: not a Cilium network policy")
+        return
+    name = _yscalar(_ymap(top.get("metadata")).get("name"))
+    specs = ([top["spec"]] if "spec" in top else []) + _yseq(top.get("specs"))
+    for spec in specs:
+        fields = _ymap(spec)
+        if "egressDeny" in fields:
+            doc.note(_yline(fields["egressDeny"]), f"skipped egressDeny of policy {name!r}: deny rules allow nothing")
+        for rule in _yseq(fields.get("egress")):
+            _cilium_egress_rule(doc, _ymap(rule), _yline(rule), name)
+
+
+def _cilium_egress_rule(doc: Doc, rule: dict[str, yaml.Node], line: int, name: str | None) -> None:
+    targets: list[tuple[str, int, str | None]] = []  # (text, line, kind)
+    for item in _yseq(rule.get("toFQDNs")):
+        for key, value in _ymap(item).items():
+            text = _yscalar(value)
+            if key in ("matchName", "matchPattern") and text is not None:
+                targets.append((text, _yline(value), "pattern" if key == "matchPattern" else None))
+    for item in _yseq(rule.get("toCIDR")):
+        if (text := _yscalar(item)) is not None:
+            targets.append((text, _yline(item), None))
+    for item in _yseq(rule.get("toCIDRSet")):
+        fields = _ymap(item)
+        if (cidr := _yscalar(fields.get("cidr"))) is not None:
+            targets.append((cidr, _yline(fields["cidr"]), None))
+        if "except" in fields:
+            doc.note(_yline(fields["except"]), "toCIDRSet except ranges are not subtracted")
+    if not targets:
+        # toEndpoints (kube-dns), toServices...: cluster-internal, not an egress allowlist entry.
+        entities = [_yscalar(e) for e in _yseq(rule.get("toEntities"))]
+        if "world" in entities or "all" in entities:
+            doc.note(line, f"policy {name!r} allows egress to entity 'world': every external destination")
+        return
+    groups = _cilium_ports(doc, rule.get("toPorts"))
+    for text, text_line, kind in targets:
+        for protocols, ports, assumed in groups:
+            doc.add(text, text_line, protocols, ports, assumed=assumed, rule=name, kind=kind)
+
+
+def _cilium_ports(doc: Doc, node: yaml.Node | None) -> list[tuple[frozenset[str], Ports, str | None]]:
+    """One (protocol, ports) group per protocol named in toPorts."""
+    groups: dict[str, list[PortRange] | None] = {}  # None: every port
+    defaulted: set[str] = set()
+    for port_rule in _yseq(node):
+        for item in _yseq(_ymap(port_rule).get("ports")):
+            fields = _ymap(item)
+            with doc.at(_yline(item)):
+                protocol_text = _yscalar(fields.get("protocol"))
+                protocol = PROTOCOL_NAMES.get((protocol_text or "any").lower())
+                if protocol not in ("TCP", "UDP", ANY):
+                    raise Problem(f"unknown protocol {protocol_text!r} (expected TCP, UDP or ANY)")
+                if protocol_text is None:
+                    defaulted.add(protocol)
+                span = _cilium_port(_yscalar(fields.get("port")), _yscalar(fields.get("endPort")))
+            current = groups.setdefault(protocol, [])
+            if span is None or current is None:
+                groups[protocol] = None
+            elif span not in current:
+                current.append(span)
+    if not groups:
+        return [(frozenset({ANY}), (), "any port and protocol (no toPorts)")]
+    return [
+        (
+            frozenset({protocol}),
+            tuple(spans) if spans is not None else (),
+            "protocol ANY (Cilium default)" if protocol in defaulted else None,
+        )
+        for protocol, spans in groups.items()
+    ]
+
+
+def _cilium_port(port: str | None, end_port: str | None) -> PortRange | None:
+    if port in (None, "", "0"):
+        return None  # Cilium: port 0 or no port means every port
+    assert port is not None
+    if not port.isdigit():
+        raise Problem(f"named port {port!r} cannot be compared with captured traffic; use the number")
+    if end_port is not None and not end_port.isdigit():
+        raise Problem(f"bad endPort {end_port!r}")
+    return port_range(int(port), int(end_port) if end_port else None)
+
+
+DIALECTS = (Dialect("cilium", _cilium),)
+FORMATS = (
+    Format("cilium", _read_cilium, "spec.egress[].toFQDNs, toCIDR or toCIDRSet in CiliumNetworkPolicy documents"),
+)
