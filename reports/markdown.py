@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analyzer.allowlist.formats.markdown import change_request
 from analyzer.protocols import transport_of
 from analyzer.report import Report
 from reports.display import iso, label, noise_label, short_list
@@ -14,28 +15,6 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("-" * max(3, len(h)) for h in headers) + " |"]
     for r in rows:
         out.append("| " + " | ".join(cell("" if v is None else v) for v in r) + " |")
-    return out
-
-
-def change_request(names: list[tuple[str, str, int]]) -> list[str]:
-    """The same shape as the request documents operators file (Protocol, Port, Action, Destinations)."""
-    out: list[str] = []
-    by_proto: dict[str, dict[str, set[int]]] = {}
-    for name, transport, port in names:
-        by_proto.setdefault(transport, {}).setdefault(name, set()).add(port)
-    for transport in sorted(by_proto):
-        groups: dict[tuple[int, ...], list[str]] = {}
-        for name, ports in by_proto[transport].items():
-            groups.setdefault(tuple(sorted(ports)), []).append(name)
-        for port_list, group in sorted(groups.items()):
-            out += [
-                "- Protocol: " + transport,
-                "- Port: " + "/".join(str(p) for p in port_list),
-                "- Action: Allow",
-                "- Destinations:",
-                *[f"  - {cell(n)}" for n in sorted(group)],
-                "",
-            ]
     return out
 
 
@@ -135,7 +114,7 @@ def render(report: Report) -> str:
     names = [(str(r["fqdn"]), transport_of(str(r["protocol"])), int(r["port"])) for r in wanted]
     if names:
         lines += ["", "## Change request", "", intro, ""]
-        lines += change_request(names)
+        lines += change_request(names, escape=cell)
     return "\n".join(lines).rstrip() + "\n"
 
 

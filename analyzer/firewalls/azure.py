@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from analyzer.allowlist.document import (
     MAX_DEPTH,
@@ -31,6 +33,7 @@ from analyzer.allowlist.document import (
 )
 from analyzer.allowlist.model import ANY, PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
+from analyzer.firewalls.destinations import Destinations, app_protocol
 
 
 def _azure(pattern: str) -> Matcher:
@@ -441,3 +444,120 @@ def _read_azure_bicep(doc: Doc) -> None:
 _LOOKED_FOR = "targetFqdns, fqdnTags, destinationFqdns or destinationAddresses in Azure Firewall rules"
 DIALECTS = (Dialect("azure", _azure),)
 FORMATS = (Format("azure-bicep", _read_azure_bicep, _LOOKED_FOR), Format("azure-arm", _read_azure_arm, _LOOKED_FOR))
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: the rules a capture justifies, as Bicep variables or an ARM rule collection group
+
+
+def _rules(dest: Destinations) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    names, addresses = dest.names, dest.addresses
+    app: dict[tuple[str, int], set[str]] = defaultdict(set)
+    net: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for name, protocol, transport, port in names:
+        kind = app_protocol(protocol, port)
+        if kind:
+            app[(kind, port)].add(name)
+        else:
+            net[(transport, port)].add(name)
+    app_rules = [
+        {
+            "ruleType": "ApplicationRule",
+            "name": f"allow-{kind.lower()}-{port}",
+            "sourceAddresses": ["*"],
+            "protocols": [{"port": port, "protocolType": kind}],
+            "targetFqdns": sorted(targets),
+        }
+        for (kind, port), targets in sorted(app.items())
+    ]
+    net_rules = [
+        {
+            "ruleType": "NetworkRule",
+            "name": f"allow-{transport.lower()}-{port}",
+            "sourceAddresses": ["*"],
+            "ipProtocols": [transport],
+            "destinationPorts": [str(port)],
+            "destinationFqdns": sorted(targets),
+        }
+        for (transport, port), targets in sorted(net.items())
+    ]
+    by_port: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for address, transport, port in addresses:
+        by_port[(transport, port)].add(address)
+    net_rules += [
+        {
+            "ruleType": "NetworkRule",
+            "name": f"allow-{transport.lower()}-{port}-addresses",
+            "sourceAddresses": ["*"],
+            "ipProtocols": [transport],
+            "destinationPorts": [str(port)],
+            "destinationAddresses": sorted(addrs),
+        }
+        for (transport, port), addrs in sorted(by_port.items())
+    ]
+    return app_rules, net_rules
+
+
+def _bicep_value(v: Any, indent: int) -> str:
+    pad = "  " * indent
+    if isinstance(v, dict):
+        inner = "\n".join(f"{pad}  {k}: {_bicep_value(x, indent + 1)}" for k, x in v.items())
+        return "{\n" + inner + f"\n{pad}}}"
+    if isinstance(v, list):
+        inner = "\n".join(f"{pad}  {_bicep_value(x, indent + 1)}" for x in v)
+        return "[\n" + inner + f"\n{pad}]"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def export_bicep(dest: Destinations) -> str:
+    app, net = _rules(dest)
+    out = [
+        "// Azure Firewall rules this capture justifies (egress-analyzer). Network rules with",
+        "// destinationFqdns need the firewall's DNS proxy enabled.",
+    ]
+    if app:
+        out.append("var applicationRules = " + _bicep_value(app, 0))
+    if net:
+        out.append("var networkRules = " + _bicep_value(net, 0))
+    return "\n".join(out) + "\n"
+
+
+def export_arm(dest: Destinations) -> str:
+    app, net = _rules(dest)
+    collections = []
+    if app:
+        collections.append(
+            {
+                "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                "name": "egress-application",
+                "priority": 200,
+                "action": {"type": "Allow"},
+                "rules": app,
+            }
+        )
+    if net:
+        collections.append(
+            {
+                "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                "name": "egress-network",
+                "priority": 100,
+                "action": {"type": "Allow"},
+                "rules": net,
+            }
+        )
+    resource = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"policyName": {"type": "string"}},
+        "resources": [
+            {
+                "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+                "apiVersion": "2023-09-01",
+                "name": "[concat(parameters('policyName'), '/egress-analyzer')]",
+                "properties": {"priority": 300, "ruleCollections": collections},
+            }
+        ],
+    }
+    return json.dumps(resource, indent=2) + "\n"

@@ -8,7 +8,9 @@ name.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 
 import yaml
 
@@ -24,6 +26,7 @@ from analyzer.allowlist.document import (
 )
 from analyzer.allowlist.model import ANY, PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
+from analyzer.firewalls.destinations import Destinations
 
 _CILIUM_CHARS = "[-a-zA-Z0-9_]"
 
@@ -236,3 +239,62 @@ DIALECTS = (Dialect("cilium", _cilium),)
 FORMATS = (
     Format("cilium", _read_cilium, "spec.egress[].toFQDNs, toCIDR or toCIDRSet in CiliumNetworkPolicy documents"),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: the CiliumNetworkPolicy a capture justifies
+
+
+def _yaml_str(s: str) -> str:
+    return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def export_policy(dest: Destinations) -> str:
+    names, addresses = dest.names, dest.addresses
+    by_ports: dict[tuple[tuple[int, str], ...], set[str]] = defaultdict(set)
+    ports_of: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for name, _protocol, transport, port in names:
+        ports_of[name].add((port, transport))
+    for name, ports in ports_of.items():
+        by_ports[tuple(sorted(ports))].add(name)
+    lines = [
+        "# CiliumNetworkPolicy this capture justifies (egress-analyzer). toFQDNs needs the DNS rule below:",
+        "# Cilium learns the addresses from the DNS answers it proxies.",
+        "apiVersion: cilium.io/v2",
+        "kind: CiliumNetworkPolicy",
+        "metadata:",
+        "  name: install-egress",
+        "spec:",
+        "  endpointSelector: {}",
+        "  egress:",
+        "    - toEndpoints:",
+        "        - matchLabels:",
+        '            "k8s:io.kubernetes.pod.namespace": kube-system',
+        "            k8s-app: kube-dns",
+        "      toPorts:",
+        "        - ports:",
+        '            - port: "53"',
+        "              protocol: ANY",
+        "          rules:",
+        "            dns:",
+        '              - matchPattern: "*"',
+    ]
+    for port_list, group in sorted(by_ports.items()):
+        lines.append("    - toFQDNs:")
+        lines += [f"        - matchName: {_yaml_str(n)}" for n in sorted(group)]
+        lines += ["      toPorts:", "        - ports:"]
+        for port, transport in port_list:
+            lines += [f'            - port: "{port}"', f"              protocol: {transport}"]
+    by_addr: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for address, transport, port in addresses:
+        by_addr[(port, transport)].add(address)
+    for (port, transport), addrs in sorted(by_addr.items()):
+        lines.append("    - toCIDR:")
+        lines += [f"        - {_yaml_str(a + ('/32' if ':' not in a else '/128'))}" for a in sorted(addrs)]
+        lines += [
+            "      toPorts:",
+            "        - ports:",
+            f'            - port: "{port}"',
+            f"              protocol: {transport}",
+        ]
+    return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from analyzer.allowlist.document import (
 )
 from analyzer.allowlist.model import PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, check_labels
+from analyzer.firewalls.destinations import Destinations
 
 
 def leading_dot(pattern: str) -> Matcher:
@@ -89,3 +90,25 @@ def _read_squid_list(doc: Doc) -> None:
 
 DIALECTS = (Dialect("squid", leading_dot, leading_dot=True),)
 FORMATS = (Format("squid", _read_squid, "acl NAME dstdomain lines, or one domain per line"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: the squid.conf fragment a capture justifies
+
+
+def export_conf(dest: Destinations) -> str:
+    names, addresses = dest.names, dest.addresses
+    lines = ["# squid.conf fragment this capture justifies (egress-analyzer)"]
+    ports = sorted({p for _, _, t, p in names if t == "TCP"} | {p for _, t, p in addresses if t == "TCP"})
+    tcp_names = sorted({n for n, _, t, _ in names if t == "TCP"})
+    tcp_addresses = sorted({a for a, t, _ in addresses if t == "TCP"})
+    if tcp_names:
+        lines += [f"acl install_egress dstdomain {n}" for n in tcp_names]
+    if ports:
+        lines.append("acl install_ports port " + " ".join(str(p) for p in ports))
+    if tcp_names:
+        lines.append("http_access allow install_egress install_ports")
+    if tcp_addresses:
+        lines += [f"acl install_egress_ip dst {a}" for a in tcp_addresses]
+        lines.append("http_access allow install_egress_ip install_ports")
+    return "\n".join(lines) + "\n"

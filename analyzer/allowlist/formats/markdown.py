@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from analyzer.allowlist.document import (
@@ -19,6 +19,7 @@ from analyzer.allowlist.document import (
     plural,
 )
 from analyzer.firewalls.azure import AZURE_KEYS_RE, read_bicep_text, read_json_text
+from analyzer.firewalls.destinations import Destinations
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)[\s#]*$")
@@ -226,3 +227,38 @@ FORMAT = Format(
     "a Destinations: list, a table with a Destination/FQDN/Domain/Host column, "
     "or ```bicep/```json blocks with targetFqdns",
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: the request document a capture justifies
+
+
+def change_request(names: list[tuple[str, str, int]], escape: Callable[[str], str] = str) -> list[str]:
+    """The same shape as the request documents operators file (Protocol, Port, Action, Destinations): what
+    this module reads.  ``escape`` makes each name safe where the text lands (a Markdown report)."""
+    out: list[str] = []
+    by_proto: dict[str, dict[str, set[int]]] = {}
+    for name, transport, port in names:
+        by_proto.setdefault(transport, {}).setdefault(name, set()).add(port)
+    for transport in sorted(by_proto):
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for name, ports in by_proto[transport].items():
+            groups.setdefault(tuple(sorted(ports)), []).append(name)
+        for port_list, group in sorted(groups.items()):
+            out += [
+                "- Protocol: " + transport,
+                "- Port: " + "/".join(str(p) for p in port_list),
+                "- Action: Allow",
+                "- Destinations:",
+                *[f"  - {escape(n)}" for n in sorted(group)],
+                "",
+            ]
+    return out
+
+
+def export_request(dest: Destinations) -> str:
+    names, addresses = dest.names, dest.addresses
+    body = change_request([(n, t, p) for n, _, t, p in names] + list(addresses))
+    intro = "Allow egress to the destinations below: what the captured install contacted (egress-analyzer)."
+    head = ["## Requested Policy Change", "", intro, "", "## Key points about the firewall rule", ""]
+    return "\n".join([*head, *body]).rstrip() + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analyzer.allowlist.document import Doc, Format, clean, fill_defaults, host_and_spec, strip_comment
+from analyzer.firewalls.destinations import Destinations
 
 
 def _read_text(doc: Doc) -> None:
@@ -19,3 +20,15 @@ def _read_text(doc: Doc) -> None:
 
 
 FORMAT = Format("text", _read_text, "one host name, address or pattern per line")
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: one destination a line, the shape this reader reads
+
+
+def export_text(dest: Destinations) -> str:
+    names, addresses = dest.names, dest.addresses
+    lines = ["# name protocol/port  (egress-analyzer)"]
+    lines += sorted({f"{n} {t.lower()}/{p}" for n, _, t, p in names})
+    lines += sorted({f"{a} {t.lower()}/{p}" for a, t, p in addresses})
+    return "\n".join(lines) + "\n"
