@@ -1,6 +1,7 @@
-"""One module per firewall vendor: its allowlist reader(s), its wildcard dialect and its
-export writer, side by side (what a capture justifies is decided once, in ``destinations``).  This registry is how detection, ``--allowlist-format`` and ``--dialect``
-find them; a new vendor adds its module here."""
+"""One module per firewall vendor: its allowlist reader(s), its wildcard dialect and its export
+writer, side by side (what a capture justifies is decided once, in ``destinations``).  This
+registry is how detection, ``--allowlist-format`` and ``--dialect`` find them; a new vendor adds
+its module here."""
 
 from __future__ import annotations
 
