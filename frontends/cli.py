@@ -112,6 +112,10 @@ def analyze(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Worker processes for several captures (default: all cores).")
     ] = None,
+    lint_rows: Annotated[
+        bool,
+        typer.Option("--lint", "--verbose", "-v", help="Terminal table: every lint finding, not a count per kind."),
+    ] = False,
 ) -> None:
     """Report every name, protocol and port contacted in CAPTURE, whether it got through, and how it
     compares with the allowlist you requested.
@@ -126,7 +130,7 @@ def analyze(
     options = _options(dialect, internal_domain, include_noise, jobs)
     rules = _read_allowlist(allowlist, allowlist_format)
     if len(captures) > 1:
-        _analyze_many(captures, rules, options, fmt, output, fail_on or [])
+        _analyze_many(captures, rules, options, fmt, output, fail_on or [], lint_rows)
         return
     _gate_needs(fail_on or [], rules)
     capture = captures[0]
@@ -134,7 +138,7 @@ def analyze(
         raise _fail("--format parquet writes one file per table: give a directory with -o")
     # The terminal table on stdout shows the warnings itself: say them once.
     report = _analyze(capture, rules, options, progress, warn=not (fmt == Format.table and output is None))
-    _render(report, fmt, output)
+    _render(report, fmt, output, lint_rows)
     findings = _gate(report, fail_on or [])
     if findings:
         typer.echo(f"egress: failing: {findings}", err=True)
@@ -151,6 +155,7 @@ def _analyze_many(
     fmt: Format,
     output: Path | None,
     fail_on: list[FailOn],
+    lint_rows: bool = False,
 ) -> None:
     """Several captures in parallel: one report per capture in -o DIR (or the terminal for tables)."""
     from analyzer.api import analyze_many
@@ -176,7 +181,7 @@ def _analyze_many(
         if output is not None:
             target = output / stem if fmt == Format.parquet else output / f"{stem}.{_EXTENSIONS[fmt]}"
             target.parent.mkdir(parents=True, exist_ok=True)
-        _render(item.report, fmt, target)
+        _render(item.report, fmt, target, lint_rows)
         findings = _gate(item.report, fail_on)
         if findings:
             failing += 1
@@ -264,15 +269,15 @@ def _check_output(fmt: Format, output: Path | None, several: bool) -> None:
         raise _fail(f"-o {output}: cannot write in {probe}")
 
 
-def _render(result: Report, fmt: Format, output: Path | None) -> None:
+def _render(result: Report, fmt: Format, output: Path | None, lint_rows: bool = False) -> None:
     try:
-        _render_to(result, fmt, output)
+        _render_to(result, fmt, output, lint_rows)
     except OSError as exc:
         where = output if output is not None else "stdout"
         raise _fail(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
-def _render_to(result: Report, fmt: Format, output: Path | None) -> None:
+def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool) -> None:
     if fmt == Format.json:
         from reports import jsondoc
 
@@ -306,12 +311,12 @@ def _render_to(result: Report, fmt: Format, output: Path | None) -> None:
 
         if output is not None:
             with output.open("w", encoding="utf-8") as fh:
-                table.render(result, Console(file=fh, width=200, force_terminal=False))
+                table.render(result, Console(file=fh, width=200, force_terminal=False), lint_rows)
         else:
             console = Console()
             if not console.is_terminal and "COLUMNS" not in os.environ:
                 console = Console(width=200)  # a pipe or a CI log: no terminal to fit, keep every column
-            table.render(result, console)
+            table.render(result, console, lint_rows)
 
 
 def _gate_needs(fail_on: list[FailOn], allowlist: Allowlist | None) -> None:

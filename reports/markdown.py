@@ -7,6 +7,7 @@ from typing import Any
 from analyzer.allowlist.formats.markdown import change_request
 from analyzer.protocols import transport_of
 from analyzer.report import Report
+from reports.conclusion import conclude, headline
 from reports.display import iso, label, noise_label, short_list
 from reports.safe import markdown_cell as cell
 
@@ -31,6 +32,7 @@ def render(report: Report) -> str:
     ]
     for w in report.warnings:
         lines.append(f"- Warning: {cell(w)}")
+    lines += _conclusion(report)
     lines += ["", "## Summary", ""]
     summary = report.egress()
     lines += _table(
@@ -116,6 +118,25 @@ def render(report: Report) -> str:
         lines += ["", "## Change request", "", intro, ""]
         lines += change_request(names, escape=cell)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _conclusion(report: Report) -> list[str]:
+    """The answer before the evidence: what was blocked and why, what to add, what to remove."""
+    c = conclude(report)
+    lines = ["", "## Conclusion", "", f"**{cell(headline(c))}**"]
+    if c.blocked:
+        lines += ["", "Blocked in the capture:", ""]
+        lines += [
+            f"- `{cell(b.name)}` {b.where} {cell(b.verdict)}" + (f": {cell(b.why)}" if b.why else "") for b in c.blocked
+        ]
+    if c.add:
+        lines += ["", "Add to the request (in its own shape, ready to paste):", "", "```", *c.add, "```"]
+    if c.remove:
+        lines += ["", f"Remove from the request, never used ({len(c.remove)}): " + ", ".join(cell(e) for e in c.remove)]
+    if c.lint:
+        kinds = ", ".join(f"{problem} {n}" for problem, n in c.lint)
+        lines += ["", f"Allowlist lint: {sum(n for _, n in c.lint)} findings ({kinds}); the rows are below."]
+    return lines
 
 
 def _addresses(row: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from analyzer.frames import Table as DataTable
 from analyzer.report import Report
+from reports.conclusion import conclude, headline
 from reports.display import iso, label, short_list
 from reports.safe import terminal
 
@@ -31,7 +32,8 @@ def _cell(v: Any) -> Text:
     return Text(terminal(v))  # Text, never markup: a name like "[bold]" stays literal
 
 
-def render(report: Report, console: Console) -> None:
+def render(report: Report, console: Console, lint_rows: bool = False) -> None:
+    """The answer first (conclusion, missing, blocked), then the evidence; lint rows with ``lint_rows``."""
     cap = report.capture
     console.print(
         Text(
@@ -44,6 +46,8 @@ def render(report: Report, console: Console) -> None:
     )
     for w in report.warnings:
         console.print(Text("warning: " + terminal(w), style="yellow"))
+    render_conclusion(report, console)
+    render_review(report, console)
     summary: DataTable = report.summary
     longest = max((len(str(n)) for n in summary.column("fqdn") if n is not None), default=4)
     # On a narrow terminal the address, action, source and detail columns give way and the borders go:
@@ -118,7 +122,7 @@ def render(report: Report, console: Console) -> None:
                 style="dim",
             )
         )
-    render_diff(report, console)
+    render_allowlist(report, console, lint_rows)
     errors: DataTable = report.parse_errors
     if len(errors):
         e = Table(title=f"Parse errors ({cap.parse_errors})")
@@ -132,15 +136,60 @@ def render(report: Report, console: Console) -> None:
 def _simple(console: Console, title: str, columns: list[str], rows: list[list[Any]], style: str = "") -> None:
     if not rows:
         return
-    t = Table(title=title, title_style=style)
-    for col in columns:
-        t.add_column(col, overflow="fold", no_wrap=col in ("Fqdn", "Entry"))
+    t = Table(title=title, title_style=style, box=box.SIMPLE_HEAD, pad_edge=False)
+    first_name = next((c for c in columns if c in ("Fqdn", "Entry")), None)
+    for k, col in enumerate(columns):
+        if col in ("Reason", "Detail"):
+            t.add_column(col, overflow="fold")
+        elif col == first_name:
+            # Names are copied into tickets: as wide as the longest (up to 40), folded rather than cut.
+            longest = max([len(col)] + [len(str(r[k])) for r in rows])
+            t.add_column(col, overflow="fold", min_width=min(40, longest))
+        elif col in ("Fqdn", "Entry"):
+            t.add_column(col, overflow="fold")
+        else:
+            t.add_column(col, no_wrap=True)  # short: Protocol, Port, Verdict, Line, Problem
     for r in rows:
         t.add_row(*[_cell(v) for v in r])
     console.print(t)
 
 
-def render_diff(report: Report, console: Console) -> None:
+def render_conclusion(report: Report, console: Console) -> None:
+    """Three answers before any table: what was blocked and why, what to add to the request, what to remove."""
+    c = conclude(report)
+    console.print(Text("Conclusion: " + headline(c), style="bold red" if c.blocked else "bold green"))
+    if c.blocked:
+        t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+        name_w = min(40, max(len(b.name) for b in c.blocked))
+        where_w = max(len(b.where) for b in c.blocked)
+        verdict_w = max(len(b.verdict) for b in c.blocked)
+        # rich does not narrow a folding column enough when its neighbours are fixed: give it what is left.
+        why_w = max(16, console.width - name_w - where_w - verdict_w - 6)
+        t.add_column(overflow="fold", min_width=name_w, max_width=name_w)
+        t.add_column(no_wrap=True)
+        t.add_column(no_wrap=True)
+        t.add_column(overflow="fold", max_width=why_w)
+        for b in c.blocked:
+            style = VERDICT_STYLE.get(b.verdict, "")
+            t.add_row(_cell(b.name), Text(b.where), Text(terminal(b.verdict), style=style), _cell(b.why or None))
+        console.print(t)
+    if c.add:
+        console.print(Text("Add to the request (in its own shape, ready to paste):", style="bold"))
+        for line in c.add:
+            console.print(Text("  " + terminal(line)), soft_wrap=True)
+    if c.remove:
+        console.print(
+            Text(f"Remove from the request, never used ({len(c.remove)}): ", style="bold")
+            + Text(", ".join(terminal(e) for e in c.remove))
+        )
+    if c.lint:
+        kinds = ", ".join(f"{problem} {n}" for problem, n in c.lint)
+        console.print(Text(f"Allowlist lint: {sum(n for _, n in c.lint)} findings ({kinds})", style="bold"))
+    console.print()
+
+
+def render_review(report: Report, console: Console) -> None:
+    """The allowlist tables that name what to change: missing, and allowed but blocked."""
     info = report.allowlist
     if info is None:
         return
@@ -162,13 +211,30 @@ def render_diff(report: Report, console: Console) -> None:
         "bold red",
     )
     blocked = report.blocked_but_allowed()
+    # Narrow terminals: the entry's line number instead of the entry (a second long name would not fit).
+    last = "Entry" if console.width >= 120 else "Line"
     _simple(
         console,
         f"Allowed but blocked in the capture ({len(blocked)})",
-        ["Protocol", "Port", "Fqdn", "Verdict", "Entry"],
-        [[b["protocol"], b["port"], label(b["fqdn"], b["addresses"]), b["verdict"], b["entry"]] for b in blocked],
+        ["Protocol", "Port", "Fqdn", "Verdict", last],
+        [
+            [
+                b["protocol"],
+                b["port"],
+                label(b["fqdn"], b["addresses"]),
+                b["verdict"],
+                b[last.lower().replace("line", "entry_line")],
+            ]
+            for b in blocked
+        ],
         "bold magenta",
     )
+
+
+def render_allowlist(report: Report, console: Console, lint_rows: bool) -> None:
+    """After the evidence: the unused entries, and the lint (one line per kind unless asked for the rows)."""
+    if report.allowlist is None:
+        return
     _simple(
         console,
         f"Excess: requested but never used ({len(report.excess)})",
@@ -176,13 +242,25 @@ def render_diff(report: Report, console: Console) -> None:
         [[e["entry"], e["line"], e["reason"]] for e in report.excess],
         "bold yellow",
     )
-    _simple(
-        console,
-        f"Allowlist lint ({len(report.lint)})",
-        ["Entry", "Line", "Problem", "Detail"],
-        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in report.lint],
-        "bold yellow",
-    )
+    if lint_rows:
+        _simple(
+            console,
+            f"Allowlist lint ({len(report.lint)})",
+            ["Entry", "Line", "Problem", "Detail"],
+            [[f["entry"], f["line"], f["problem"], f["detail"]] for f in report.lint],
+            "bold yellow",
+        )
+    elif len(report.lint):
+        counts = Counter(str(f["problem"]) for f in report.lint)
+        t = Table(title=f"Allowlist lint ({len(report.lint)}; --lint lists every finding)", title_style="bold yellow")
+        t.add_column("Problem", no_wrap=True)
+        t.add_column("Count", justify="right")
+        t.add_column("Entries", overflow="fold")
+        for problem, n in counts.most_common():
+            entries = [str(f["entry"]) for f in report.lint if f["problem"] == problem]
+            shown = ", ".join(entries[:4]) + (f", +{n - 4} more" if n > 4 else "")
+            t.add_row(problem, str(n), _cell(shown))
+        console.print(t)
 
 
 def render_lint(doc: dict[str, Any], console: Console) -> None:

@@ -1,0 +1,62 @@
+"""The answer first (issue 10, item 18): the conclusion, then the missing and blocked tables, lint as counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.cells import cell_len
+
+from analyzer.allowlist.readers import read_allowlist
+from analyzer.api import analyze
+from analyzer.api import read_allowlist as api_read_allowlist
+from tests.support.cli import egress
+from tests.support.paths import REPLAY, SUNBEAM
+
+REQUEST = REPLAY / "sunbeam.allowlist.md"
+
+
+def _demo(*extra: str) -> list[str]:
+    proc = egress("analyze", str(SUNBEAM), "--allowlist", str(REQUEST), *extra, env={"COLUMNS": "80", "TERM": "dumb"})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_the_demo_at_80_columns_opens_with_the_answer() -> None:
+    lines = _demo()
+    assert all(cell_len(line) <= 80 for line in lines), [line for line in lines if cell_len(line) > 80]
+    head = lines[: next(i for i, line in enumerate(lines) if "Egress summary" in line)]
+    text = "\n".join(head)
+    assert head[2].startswith("Conclusion: 4 destinations blocked")
+    report = analyze(SUNBEAM, allowlist=api_read_allowlist(REQUEST))
+    for row in report.blocked():
+        assert row["fqdn"] in text
+    for title in ("Add to the request", "Remove from the request", "Missing from the allowlist", "Allowed but blocked"):
+        assert title in text, title
+    # Before, the 41 lint rows wrapped at 80 columns buried everything in ~400 lines.
+    assert len(lines) < 150
+    assert "evilcanonical.com" not in "\n".join(lines)  # a lint row's detail: only counts by default
+    assert "over-broad" in "\n".join(lines)
+
+
+def test_lint_rows_on_request() -> None:
+    assert "evilcanonical.com" in "\n".join(_demo("--lint"))
+
+
+def test_markdown_conclusion_comes_first_and_its_request_reads_back(tmp_path: Path) -> None:
+    proc = egress("analyze", str(SUNBEAM), "--allowlist", str(REQUEST), "--format", "md")
+    assert proc.returncode == 0, proc.stderr
+    md = proc.stdout
+    assert md.index("## Conclusion") < md.index("## Summary")
+    block = md.split("Add to the request", 1)[1].split("```", 2)[1]
+    request = tmp_path / "add.md"
+    request.write_text("## Key points about the firewall rule\n" + block)
+    added = {e.pattern for e in read_allowlist(request).entries}
+    report = analyze(SUNBEAM, allowlist=api_read_allowlist(REQUEST))
+    want = {m["fqdn"] or a for m in report.missing() for a in (m["addresses"] if m["fqdn"] is None else [None])}
+    assert added == want
+
+
+def test_nothing_blocked_says_so() -> None:
+    proc = egress("analyze", str(SUNBEAM.parent / "sll.pcap"), env={"COLUMNS": "80"})
+    assert proc.returncode == 0
+    assert "Conclusion: No connection was blocked" in proc.stdout
