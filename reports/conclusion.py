@@ -68,7 +68,11 @@ def headline(c: Conclusion) -> str:
         n = len(c.blocked)
         head = f"{n} destination{'s' if n != 1 else ''} blocked: the likely cause of a failed install"
     if c.has_allowlist:
-        head += f"; the request lacks {_count(c.missing, 'destination')}" if c.missing else "; every destination is in the request"
+        head += (
+            f"; the request lacks {_count(c.missing, 'destination')}"
+            if c.missing
+            else "; every destination is in the request"
+        )
     return head + "."
 
 
