@@ -27,7 +27,7 @@ from analyzer.errors import CaptureError, InputError, OptionsError
 from analyzer.frames import Table
 from analyzer.options import Options
 from analyzer.progress import ProgressFn
-from analyzer.report import AllowlistInfo, CaptureInfo, NoiseItem, Report, Suggestion
+from analyzer.report import AllowlistInfo, CaptureInfo, LintReport, NoiseItem, Report, Suggestion
 from parsers.errors import ParseError
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "CaptureError",
     "CaptureInfo",
     "InputError",
+    "LintReport",
     "NoiseItem",
     "Options",
     "OptionsError",
@@ -101,25 +102,28 @@ def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> R
     from analyzer.review import review
 
     result = review(report.summary, report.dns, allowlist, options)
-    info = None
-    if allowlist is not None:
-        info = AllowlistInfo(
-            files=tuple(allowlist.files),
-            formats=tuple(allowlist.formats),
-            entries=len(allowlist.entries),
-            notes=tuple(allowlist.notes),
-            dialect=options.dialect,
-        )
+    info = None if allowlist is None else _allowlist_info(allowlist, options.dialect)
     return dataclasses.replace(
         report, excess=result.excess, lint=result.lint, suggested=result.suggested, allowlist=info
     )
 
 
-def lint(allowlist: Allowlist, options: Options | None = None) -> Table:
+def lint(allowlist: Allowlist, options: Options | None = None) -> LintReport:
     """The allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate, invalid entries."""
     from analyzer.review import lint_rows
 
-    return Table("lint", lint_rows(allowlist, (options or Options()).dialect))
+    dialect = (options or Options()).dialect
+    return LintReport(_allowlist_info(allowlist, dialect), Table("lint", lint_rows(allowlist, dialect)))
+
+
+def _allowlist_info(allowlist: Allowlist, dialect: str) -> AllowlistInfo:
+    return AllowlistInfo(
+        files=tuple(allowlist.files),
+        formats=tuple(allowlist.formats),
+        entries=len(allowlist.entries),
+        notes=tuple(allowlist.notes),
+        dialect=dialect,
+    )
 
 
 @dataclass(frozen=True, slots=True)

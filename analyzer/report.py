@@ -75,6 +75,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class LintReport:
+    """``egress lint``: an allowlist on its own."""
+
+    allowlist: AllowlistInfo
+    lint: Table
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     capture: CaptureInfo
     warnings: tuple[str, ...]

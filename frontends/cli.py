@@ -423,27 +423,28 @@ def lint_command(
     rules = _read_allowlist(allowlist, allowlist_format)
     assert rules is not None
     findings = lint(rules, options)
-    doc = {"dialect": options.dialect, "entries": len(rules.entries), "lint": findings.rows, "notes": rules.notes}
     if fmt == Format.json:
-        _write(json.dumps(doc, indent=2) + "\n", output)
+        from reports.jsondoc import lint_document
+
+        _write(json.dumps(lint_document(findings), indent=2) + "\n", output)
     elif fmt == Format.md:
         from reports import markdown
 
-        _write(markdown.render_lint(doc), output)
+        _write(markdown.render_lint(findings), output)
     elif fmt == Format.csv:
         from reports import csvout
 
-        _write(csvout.render_table(findings), output)
+        _write(csvout.render_table(findings.lint), output)
     else:
         from rich.console import Console
 
         from reports import table
 
         if output is None:
-            table.render_lint(doc, Console())
+            table.render_lint(findings, Console())
         else:
             with output.open("w", encoding="utf-8") as fh:
-                table.render_lint(doc, Console(file=fh, width=200, force_terminal=False))
+                table.render_lint(findings, Console(file=fh, width=200, force_terminal=False))
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from analyzer.frames import Table
-from analyzer.report import CaptureInfo, Report
+from analyzer.report import CaptureInfo, LintReport, Report
 from analyzer.schema import SCHEMA_VERSION
 from reports.display import iso
 
@@ -100,6 +100,12 @@ def _lines(value: Any, indent: int) -> str:
             "[\n" + ",\n".join(pad + json.dumps(v, ensure_ascii=True) for v in value) + "\n" + " " * (indent - 2) + "]"
         )
     return json.dumps(value, ensure_ascii=True)
+
+
+def lint_document(report: LintReport) -> dict[str, Any]:
+    """``egress lint --format json``."""
+    info = report.allowlist
+    return {"dialect": info.dialect, "entries": info.entries, "lint": records(report.lint), "notes": list(info.notes)}
 
 
 def render(report: Report) -> str:

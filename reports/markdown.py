@@ -6,7 +6,7 @@ from typing import Any
 
 from analyzer.allowlist.formats.markdown import change_request
 from analyzer.protocols import transport_of
-from analyzer.report import Report
+from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
 from reports.display import iso, label, noise_label, short_list
 from reports.safe import markdown_cell as cell
@@ -147,15 +147,16 @@ def _name(row: dict[str, Any]) -> str | None:
     return label(row["fqdn"], row["addresses"])
 
 
-def render_lint(doc: dict[str, Any]) -> str:
+def render_lint(report: LintReport) -> str:
     """``egress lint --format md``: the findings as a Markdown table."""
+    info = report.allowlist
     lines = [
         "# Allowlist lint",
         "",
-        f"{doc['entries']} entries, {cell(doc['dialect'])} wildcard rules, {len(doc['lint'])} findings.",
+        f"{info.entries} entries, {cell(info.dialect)} wildcard rules, {len(report.lint)} findings.",
         "",
     ]
-    lines += [f"- Note: {cell(n)}" for n in doc["notes"]]
-    rows = [[f["entry"], f["file"], f["line"], f["problem"], f["detail"]] for f in doc["lint"]]
+    lines += [f"- Note: {cell(n)}" for n in info.notes]
+    rows = [[f["entry"], f["file"], f["line"], f["problem"], f["detail"]] for f in report.lint]
     lines += ["", *(_table(["Entry", "File", "Line", "Problem", "Detail"], rows) if rows else ["No findings."])]
     return "\n".join(lines).rstrip() + "\n"

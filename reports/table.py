@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analyzer.frames import Table as DataTable
-from analyzer.report import Report
+from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
 from reports.display import iso, label, short_list
 from reports.safe import terminal
@@ -263,12 +263,15 @@ def render_allowlist(report: Report, console: Console, lint_rows: bool) -> None:
         console.print(t)
 
 
-def render_lint(doc: dict[str, Any], console: Console) -> None:
-    console.print(Text(f"{doc['entries']} entries, {doc['dialect']} wildcard rules, {len(doc['lint'])} findings"))
+def render_lint(report: LintReport, console: Console) -> None:
+    info = report.allowlist
+    console.print(Text(f"{info.entries} entries, {info.dialect} wildcard rules, {len(report.lint)} findings"))
+    for note in info.notes:
+        console.print(Text("note: " + terminal(note), style="dim"))
     _simple(
         console,
         "Allowlist lint",
         ["Entry", "Line", "Problem", "Detail"],
-        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in doc["lint"]],
+        [[f["entry"], f["line"], f["problem"], f["detail"]] for f in report.lint],
         "bold yellow",
     )
