@@ -17,7 +17,6 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from typing import BinaryIO
@@ -144,6 +143,8 @@ def analyze_many(
     workers = min(options.jobs or os.cpu_count() or 1, len(paths))
     if workers <= 1:
         return [_one(p, allowlist, options) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor  # here: multiprocessing is start-up cost for one capture
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_one, paths, repeat(allowlist), repeat(options)))
 
