@@ -29,14 +29,19 @@ class _Group:
         self.last: Any = None
 
 
-def _most_common(counts: dict[str, int]) -> str | None:
-    """The most frequent value, the first seen among equals (what Counter.most_common(1) gives)."""
+def _detail(counts: dict[str, int]) -> str | None:
+    """The most frequent detail (the first seen among equals), and how many connections it describes
+    when the row counts more than one: a detail speaks of one connection (``1 datagram(s), no answer``),
+    so next to ``count_ 2`` it must say whether it is true of both."""
     best: str | None = None
     top = 0
     for value, n in counts.items():
         if n > top:
             best, top = value, n
-    return best
+    total = sum(counts.values())
+    if best is None or total <= 1:
+        return best
+    return f"{best} ({'all' if top == total else top} of {total} connections)"
 
 
 def summarize(obs: Table) -> Table:
@@ -83,7 +88,7 @@ def summarize(obs: Table) -> Table:
                 "last_seen": g.last,
                 "source": sources[0] if sources else "none",
                 "vias": sorted(g.vias),
-                "detail": _most_common(g.details),
+                "detail": _detail(g.details),
                 # Filled by analyzer.review.
                 "noise": None,
                 "noise_reason": None,

@@ -63,6 +63,10 @@ def _reset_after_client_hello() -> tuple[socket.socket, threading.Thread]:
     return listener, t
 
 
+def _only(ports: dict[str, int]) -> str:
+    return "host 127.0.0.1 and tcp and (" + " or ".join(f"port {p}" for p in sorted(ports.values())) + ")"
+
+
 @pytest.fixture
 def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
@@ -106,7 +110,8 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     pcap = tmp_path / "out.pcap"
     dump = subprocess.Popen(
         # --immediate-mode: without it TPACKET_V3 holds packets in a block that SIGINT can discard.
-        ["tcpdump", "-i", "any", "--immediate-mode", "-U", "-w", str(pcap), "host 127.0.0.1 and tcp"],
+        # Only this test's ports: other programs on the machine talk over loopback too.
+        ["tcpdump", "-i", "any", "--immediate-mode", "-U", "-w", str(pcap), _only(ports)],
         stderr=subprocess.PIPE,
         text=True,
     )
