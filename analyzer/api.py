@@ -33,6 +33,7 @@ __all__ = [
     "Allowlist",
     "AllowlistError",
     "AllowlistInfo",
+    "AllowlistText",
     "BatchItem",
     "CaptureError",
     "CaptureInfo",
@@ -54,18 +55,39 @@ __all__ = [
 Source = str | os.PathLike[str] | BinaryIO
 
 
-def read_allowlist(
-    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], format: str | None = None
-) -> Allowlist:
-    """Read one allowlist file, or several merged in order; ``format`` forces the format, else each is detected."""
-    from analyzer.allowlist.readers import FORMATS, read_allowlists
+@dataclass(frozen=True, slots=True)
+class AllowlistText:
+    """An allowlist given as text (an upload, a form field) rather than a file; ``name`` labels its messages."""
+
+    name: str
+    text: str
+
+
+AllowlistSource = str | os.PathLike[str] | AllowlistText
+
+
+def read_allowlist(sources: AllowlistSource | Sequence[AllowlistSource], format: str | None = None) -> Allowlist:
+    """Read one allowlist (a path, or :class:`AllowlistText`), or several merged in order.
+
+    ``format`` forces the format, else each is detected.  A file that cannot be read, or holds no
+    valid entry, raises :class:`InputError` naming it (and the line); invalid lines of an otherwise
+    readable list are kept in ``Allowlist.invalid`` and reported by the lint.
+    """
+    from analyzer.allowlist.readers import FORMATS, parse_allowlist
+    from analyzer.allowlist.readers import read_allowlist as read_file
 
     if format is not None and format not in FORMATS:
         raise OptionsError(f"unknown allowlist format {format!r}: choose one of {', '.join(FORMATS)}")
-    files = [str(paths)] if isinstance(paths, str | os.PathLike) else [str(p) for p in paths]
-    if not files:
-        raise OptionsError("no allowlist file given")
-    return read_allowlists(files, format)  # AllowlistError is an InputError: one line naming file and line
+    items = [sources] if isinstance(sources, str | os.PathLike | AllowlistText) else list(sources)
+    if not items:
+        raise OptionsError("no allowlist given")
+    merged = Allowlist()
+    for item in items:
+        if isinstance(item, AllowlistText):
+            merged.extend(parse_allowlist(item.text, item.name, format))
+        else:
+            merged.extend(read_file(str(item), format))  # AllowlistError is an InputError: one line
+    return merged
 
 
 def analyze(

@@ -35,7 +35,14 @@ def read_allowlist(path: str | Path, fmt: str | None = None) -> Allowlist:
     file = str(path)
     if fmt is not None and fmt not in FORMATS:
         raise AllowlistError(file, None, f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    doc = Doc(file, _load_text(file))
+    return parse_allowlist(_load_text(file), file, fmt)
+
+
+def parse_allowlist(text: str, file: str, fmt: str | None = None) -> Allowlist:
+    """An allowlist from its text (an upload, a form field); ``file`` names it in every message."""
+    if fmt is not None and fmt not in FORMATS:
+        raise AllowlistError(file, None, f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    doc = Doc(file, text.replace("\r\n", "\n").replace("\r", "\n"))
     chosen = _REGISTRY[fmt or detect_format(doc.text)]
     chosen.read(doc)
     if doc.invalid and (not doc.entries or (fmt is not None and len(doc.invalid) > len(doc.entries))):

@@ -162,3 +162,18 @@ def test_lint_loads_no_packet_decoder(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_allowlist_given_as_text_equals_the_file() -> None:
+    from analyzer.api import AllowlistText
+
+    by_file = read_allowlist(ALLOWLIST)
+    by_text = read_allowlist(AllowlistText("upload:request.md", ALLOWLIST.read_text().replace("\n", "\r\n")))
+    assert [(e.pattern, e.ports, e.protocols, e.line) for e in by_text.entries] == [
+        (e.pattern, e.ports, e.protocols, e.line) for e in by_file.entries
+    ]
+    assert by_text.files == ["upload:request.md"] and by_text.formats == by_file.formats
+    merged = read_allowlist([ALLOWLIST, AllowlistText("extra.txt", "extra.example.com:443\n")])
+    assert len(merged.entries) == len(by_file.entries) + 1 and merged.files[-1] == "extra.txt"
+    with pytest.raises(InputError, match="empty.txt"):
+        read_allowlist(AllowlistText("empty.txt", "# nothing\n"))
