@@ -175,5 +175,5 @@ def test_an_allowlist_given_as_text_equals_the_file() -> None:
     assert by_text.files == ["upload:request.md"] and by_text.formats == by_file.formats
     merged = read_allowlist([ALLOWLIST, AllowlistText("extra.txt", "extra.example.com:443\n")])
     assert len(merged.entries) == len(by_file.entries) + 1 and merged.files[-1] == "extra.txt"
-    with pytest.raises(InputError, match="empty.txt"):
+    with pytest.raises(InputError, match=r"empty\.txt"):
         read_allowlist(AllowlistText("empty.txt", "# nothing\n"))
