@@ -6,9 +6,10 @@ Content-Security-Policy (``default-src 'none'`` plus the hashes of our own ``<st
 JS are files of their own (``reports/static/``, package data), inlined into every page.
 
 Every string that came from the capture or an allowlist (names, reasons, paths) goes through
-:func:`esc`: control characters, bidi overrides and other invisible format characters become
-visible ``\\xNN`` / ``\\uNNNN`` text, then ``html.escape(..., quote=True)``.  No packet-derived
-text is ever placed in a ``style``/``class``/``id`` attribute or inside the script.
+``esc`` (:func:`reports.safe.html_text`): control characters, bidi overrides and other invisible
+format characters become visible ``\\xNN`` / ``\\uNNNN`` text, then markup characters and quotes
+become entities.  This module escapes nothing on its own.  No packet-derived text is ever placed
+in a ``style``/``class``/``id`` attribute or inside the script.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import html
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,6 +26,8 @@ from typing import Any
 from analyzer.report import Report
 from reports.display import noise_label, short_list
 from reports.jsondoc import document
+from reports.safe import html_text as esc
+from reports.safe import visible as clean
 
 VERDICT_COLOURS: dict[str, str] = {
     "ok": "#1a7f37",
@@ -57,28 +58,6 @@ TIMELINE_MAX_ROWS = 400
 CHART_TOP = 10
 LABEL_CHARS = 40
 COLLAPSE_ROWS = 12  # longer allowlist tables start collapsed (printing opens them)
-
-# C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and other invisible format
-# characters, line/paragraph separators, lone surrogates and interlinear annotation characters.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
-
-
-def clean(text: object) -> str:
-    """Packet text made visible: every control or invisible format character becomes an escape."""
-    s = "" if text is None else str(text)
-
-    def sub(m: re.Match[str]) -> str:
-        c = ord(m.group())
-        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-    return _UNSAFE.sub(sub, s)
-
-
-def esc(text: object) -> str:
-    """Clean, then HTML-escape (quotes too): safe in text and in double-quoted attributes."""
-    return html.escape(clean(text), quote=True)
 
 
 def _short(text: object, limit: int = LABEL_CHARS) -> str:
@@ -567,7 +546,7 @@ def _timeline(ctx: _Ctx) -> str:
         out.append(f"<title>{esc(row.name)}: first contact {first_at}, {len(row.marks)} connection(s)</title>")
         out.append(
             f'<text class="{cls}" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_short(row.name), quote=True)}</text>"
+            f"{esc(_short(row.name))}</text>"
         )
         out.append(
             f'<line class="lane" x1="{x(row.first):.1f}" y1="{y + row_h / 2:.1f}" x2="{x(span):.1f}" '
@@ -611,7 +590,7 @@ def _bar_chart(chart_id: str, title: str, items: list[tuple[str, int, str, str]]
         out.append(f'<g class="bar-row" data-name="{esc(name)}"><title>{esc(name)}: {label}</title>')
         out.append(
             f'<text class="bar-label" x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_short(name, 30), quote=True)}</text>"
+            f"{esc(_short(name, 30))}</text>"
         )
         out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" fill="{colour}"/>')
         out.append(f'<text class="bar-value" x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">{label}</text>')
@@ -868,7 +847,7 @@ def _suggested(ctx: _Ctx) -> str:
         _Col("Ports", "ports"),
         _Col("Note", "note", cls="detail"),
     ]
-    plain = html.escape("\n".join(lines), quote=True)
+    plain = "\n".join(esc(line) for line in lines)  # line by line: esc would show the newlines as \x0a
     body = (
         _table(cols, rows)
         + '<details class="plain"><summary>Exact names, one per line (for a ticket)</summary>'
