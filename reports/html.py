@@ -2,12 +2,14 @@
 
 The page works on an air-gapped laptop: no external URL of any kind, no web font, and a
 Content-Security-Policy (``default-src 'none'`` plus the hashes of our own ``<style>`` and
-``<script>``) so that even a mistake elsewhere could neither load nor run anything.
+``<script>``) so that even a mistake elsewhere could neither load nor run anything.  The CSS and
+JS are files of their own (``reports/static/``, package data), inlined into every page.
 
 Every string that came from the capture or an allowlist (names, reasons, paths) goes through
-:func:`esc`: control characters, bidi overrides and other invisible format characters become
-visible ``\\xNN`` / ``\\uNNNN`` text, then ``html.escape(..., quote=True)``.  No packet-derived
-text is ever placed in a ``style``/``class``/``id`` attribute or inside the script.
+``esc`` (:func:`reports.safe.html_text`): control characters, bidi overrides and other invisible
+format characters become visible ``\\xNN`` / ``\\uNNNN`` text, then markup characters and quotes
+become entities.  This module escapes nothing on its own.  No packet-derived text is ever placed
+in a ``style``/``class``/``id`` attribute or inside the script.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import html
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from analyzer.report import Report
 from reports.display import noise_label, short_list
 from reports.jsondoc import document
+from reports.safe import html_text as esc
+from reports.safe import visible as clean
 
 VERDICT_COLOURS: dict[str, str] = {
     "ok": "#1a7f37",
@@ -55,28 +58,6 @@ TIMELINE_MAX_ROWS = 400
 CHART_TOP = 10
 LABEL_CHARS = 40
 COLLAPSE_ROWS = 12  # longer allowlist tables start collapsed (printing opens them)
-
-# C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and other invisible format
-# characters, line/paragraph separators, lone surrogates and interlinear annotation characters.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
-
-
-def clean(text: object) -> str:
-    """Packet text made visible: every control or invisible format character becomes an escape."""
-    s = "" if text is None else str(text)
-
-    def sub(m: re.Match[str]) -> str:
-        c = ord(m.group())
-        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-    return _UNSAFE.sub(sub, s)
-
-
-def esc(text: object) -> str:
-    """Clean, then HTML-escape (quotes too): safe in text and in double-quoted attributes."""
-    return html.escape(clean(text), quote=True)
 
 
 def _short(text: object, limit: int = LABEL_CHARS) -> str:
@@ -565,7 +546,7 @@ def _timeline(ctx: _Ctx) -> str:
         out.append(f"<title>{esc(row.name)}: first contact {first_at}, {len(row.marks)} connection(s)</title>")
         out.append(
             f'<text class="{cls}" x="{label_w - 10}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_short(row.name), quote=True)}</text>"
+            f"{esc(_short(row.name))}</text>"
         )
         out.append(
             f'<line class="lane" x1="{x(row.first):.1f}" y1="{y + row_h / 2:.1f}" x2="{x(span):.1f}" '
@@ -609,7 +590,7 @@ def _bar_chart(chart_id: str, title: str, items: list[tuple[str, int, str, str]]
         out.append(f'<g class="bar-row" data-name="{esc(name)}"><title>{esc(name)}: {label}</title>')
         out.append(
             f'<text class="bar-label" x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_short(name, 30), quote=True)}</text>"
+            f"{esc(_short(name, 30))}</text>"
         )
         out.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" fill="{colour}"/>')
         out.append(f'<text class="bar-value" x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">{label}</text>')
@@ -866,7 +847,7 @@ def _suggested(ctx: _Ctx) -> str:
         _Col("Ports", "ports"),
         _Col("Note", "note", cls="detail"),
     ]
-    plain = html.escape("\n".join(lines), quote=True)
+    plain = "\n".join(esc(line) for line in lines)  # line by line: esc would show the newlines as \x0a
     body = (
         _table(cols, rows)
         + '<details class="plain"><summary>Exact names, one per line (for a ticket)</summary>'
@@ -997,176 +978,12 @@ def page_title(capture_name: str) -> str:
     return f"Egress report: {clean(capture_name)}"
 
 
-STYLE = """
-:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--band:#f3f5f8;--accent:#0b3d91;
---bad:#cf222e;--warn:#9a6700;--good:#1a7f37;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",
-"DejaVu Sans Mono",monospace;--sans:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-"Liberation Sans","DejaVu Sans",sans-serif}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;font:14px/1.5 var(--sans);color:var(--fg);background:#fff}
-.wrap{max-width:1240px;margin:0 auto;padding:0 28px}
-header.top{background:#0f2747;color:#fff;padding:22px 0 20px;border-bottom:4px solid #2f6feb}
-header.top .kicker{margin:0;text-transform:uppercase;letter-spacing:.08em;font-size:11px;color:#9fb7d9}
-header.top h1{margin:4px 0 6px;font-size:26px;font-weight:600;line-height:1.25;overflow-wrap:anywhere}
-header.top .sub{margin:0;color:#c9d6ea;max-width:820px}
-h2{font-size:19px;margin:0 0 4px;font-weight:600;padding-bottom:6px;border-bottom:1px solid var(--line)}
-h3{font-size:15px;margin:22px 0 8px;font-weight:600}
-h3 .count{display:inline-block;min-width:22px;padding:0 7px;margin-left:6px;border-radius:10px;background:var(--soft);
-border:1px solid var(--line);font-size:12px;text-align:center;color:var(--muted)}
-.bad-h{color:#a40e26}.warn-h{color:#7d4e00}
-section{margin:30px 0}
-.note{color:var(--muted);margin:6px 0 12px;max-width:900px}
-.muted{color:var(--muted)}
-.mono,.host{font-family:var(--mono);font-size:12.5px}
-.host{white-space:nowrap}
-.host.long{white-space:normal;overflow-wrap:anywhere}
-.bad{color:var(--bad)}
-.facts{display:flex;flex-wrap:wrap;gap:4px 0;margin:18px 0 0;padding:8px 4px;background:var(--soft);
-border:1px solid var(--line);border-radius:6px}
-.facts div{flex:1 1 auto;padding:4px 14px}
-.facts dt{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
-.facts dd{margin:1px 0 0;white-space:nowrap;font-weight:500;font-variant-numeric:tabular-nums}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(132px,1fr));gap:10px;margin:16px 0 8px}
-.card{border:1px solid var(--line);border-top:4px solid #8c959f;border-radius:6px;padding:8px 12px;background:#fff}
-.card.bad{border-top-color:var(--bad)}.card.warn{border-top-color:#d4a72c}.card.good{border-top-color:var(--good)}
-.card-label{font-size:12px;color:var(--muted);font-weight:500}
-.card-value{font-size:24px;font-weight:600;line-height:1.2;font-variant-numeric:tabular-nums}
-.card.bad .card-value{color:var(--bad)}
-.card-note{font-size:12px;color:var(--muted)}
-nav.toc{display:flex;flex-wrap:wrap;gap:4px 6px;margin:16px 0 0;padding:8px 0;border-bottom:1px solid var(--line)}
-nav.toc a{color:var(--accent);text-decoration:none;padding:3px 10px;border-radius:14px;font-size:13px;
-background:var(--soft);border:1px solid var(--line)}
-nav.toc a:hover{background:#e7eefb}
-.callout{border:1px solid #d4a72c;background:#fff8c5;border-radius:6px;padding:10px 16px}
-.callout h2{border:0;font-size:15px;padding:0}
-.callout ul{margin:4px 0;padding-left:20px}
-.scroll{overflow-x:auto}
-table.data{border-collapse:collapse;width:100%;font-size:13px}
-table.data th,table.data td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-table.data thead th{background:var(--soft);font-size:12px;font-weight:600;color:#31373d;white-space:nowrap;
-border-bottom:2px solid var(--line);position:sticky;top:0}
-table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.data td.detail{color:#3d444d;min-width:200px}
-.src{font-size:10.5px;color:var(--muted);border:1px solid var(--line);border-radius:3px;padding:0 4px;
-margin-left:4px;vertical-align:1px}
-table.data tbody tr:hover{background:#f6f8fa}
-table.data tr.row-deny{background:#fff5f5}
-table.data tr.row-deny:hover{background:#ffebe9}
-th button{all:unset;cursor:pointer;display:inline-flex;align-items:center;gap:3px}
-th button:focus-visible{outline:2px solid #2f6feb;outline-offset:2px;border-radius:2px}
-th button:hover{text-decoration:underline;text-decoration-style:dotted;text-underline-offset:3px}
-th[aria-sort=ascending] .arrow::after{content:"\\25B2";color:var(--fg);font-size:9px}
-th[aria-sort=descending] .arrow::after{content:"\\25BC";color:var(--fg);font-size:9px}
-.chip{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600;color:#fff;
-white-space:nowrap;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.v-ok{background:#1a7f37}.v-no-reply{background:#cf222e}.v-reset{background:#bc4c00}.v-unreachable{background:#82071e}
-.v-tls-interrupted{background:#8250df}.v-proxy-denied{background:#bf3989}.v-other{background:#6e7781}
-.act{font-weight:700;font-size:12px;letter-spacing:.02em}
-.act-deny{color:var(--bad)}.act-allow{color:var(--good)}
-.tag{display:inline-block;padding:0 6px;border:1px solid var(--line);border-radius:4px;font-size:11px;
-color:var(--muted);background:var(--soft);white-space:nowrap}
-.legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12px;margin:0 0 10px}
-.legend-item{display:inline-flex;align-items:center;gap:5px}
-svg.chart{display:block;max-width:100%;height:auto;font-family:var(--sans)}
-svg.timeline{min-width:760px}
-svg .band{fill:#f5f7fa}
-svg .grid{stroke:#d8dee4;stroke-width:1}
-svg .lane{stroke:#c3ccd5;stroke-width:1;stroke-dasharray:2 3}
-svg .tick,svg .axis-label{font-size:11px;fill:#59636e}
-svg .tl-label{font-size:12px;fill:#1f2328;font-family:var(--mono)}
-svg .tl-label.bad{fill:#a40e26;font-weight:600}
-svg .tl-label.addr{font-style:italic}
-svg .tl-label.noise{fill:#8c959f}
-svg .mark{stroke:#fff;stroke-width:.5}
-svg .tl-row:hover .band,svg .tl-row:hover{opacity:1}
-svg .tl-row:hover .tl-label{text-decoration:underline}
-svg .mark:hover{stroke:#1f2328;stroke-width:1.5}
-svg .bar-label{font-size:12px;fill:#1f2328;font-family:var(--mono)}
-svg .bar-value{font-size:12px;fill:#59636e;font-variant-numeric:tabular-nums}
-.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:28px}
-figure.bars{margin:0}
-figure.bars figcaption{font-weight:600;font-size:13px;margin:0 0 6px}
-details{border:1px solid var(--line);border-radius:6px;padding:6px 12px;background:#fff}
-details>summary{cursor:pointer;color:var(--accent);font-weight:500}
-details[open]>summary{margin-bottom:8px}
-details.plain{margin-top:12px}
-pre{margin:0;padding:10px;background:var(--soft);border-radius:4px;overflow-x:auto;white-space:pre}
-.empty{color:var(--muted);font-style:italic}
-.empty.good{color:var(--good);font-style:normal}
-ul.notes{color:var(--muted);margin:4px 0 0;padding-left:20px}
-footer{margin:40px 0 30px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
-@media (max-width:700px){.wrap{padding:0 14px}.pair{grid-template-columns:1fr}}
-@media print{
-body{font-size:11px}
-.wrap{max-width:none;padding:0}
-header.top{background:none;color:#000;border-bottom:2px solid #000;padding:0 0 8px}
-header.top .kicker,header.top .sub{color:#333}
-nav.toc{display:none}
-section{margin:16px 0;break-inside:auto}
-h2,h3{break-after:avoid}
-table.data thead th{position:static}
-table.data tr{break-inside:avoid}
-.scroll{overflow:visible}
-svg.timeline{min-width:0}
-.pair{grid-template-columns:1fr 1fr;gap:12px}
-.card,.facts{break-inside:avoid}
-details{border:0;padding:0}
-details>summary{color:#000}
-table.data tr.row-deny,.chip,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-th .arrow{display:none}
-.mono,.host{font-size:9px}
-.chip{font-size:8.5px;padding:0 5px}
-.src,.tag{font-size:8px}
-table.data{font-size:9.5px}
-table.data th,table.data td{padding:3px 5px}
-table.data td.detail{min-width:130px}
-.cards{grid-template-columns:repeat(4,1fr)}
-svg.chart{break-inside:avoid}
-}
-"""
+def _static(name: str) -> str:
+    """A file of ``reports/static``: shipped as package data (pyproject.toml), so a wheel carries it too."""
+    return (resources.files("reports") / "static" / name).read_text(encoding="utf-8")
 
-SCRIPT = """
-(function () {
-  "use strict";
-  function key(cell, numeric) {
-    var v = cell.getAttribute("data-sort");
-    if (v === null) { v = cell.textContent.trim(); }
-    if (numeric) { var n = parseFloat(v); return isNaN(n) ? -Infinity : n; }
-    return v.toLowerCase();
-  }
-  function sortBy(table, th, index) {
-    var numeric = th.getAttribute("data-type") === "num";
-    var current = th.getAttribute("aria-sort");
-    var dir = current ? (current === "ascending" ? "descending" : "ascending") : (numeric ? "descending" : "ascending");
-    var heads = table.tHead.rows[0].cells;
-    for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
-    th.setAttribute("aria-sort", dir);
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var sign = dir === "ascending" ? 1 : -1;
-    rows.sort(function (a, b) {
-      var x = key(a.cells[index], numeric), y = key(b.cells[index], numeric);
-      return x < y ? -sign : x > y ? sign : 0;
-    });
-    rows.forEach(function (r) { body.appendChild(r); });
-  }
-  var tables = document.querySelectorAll("table.sortable");
-  Array.prototype.forEach.call(tables, function (table) {
-    var heads = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(heads, function (th, index) {
-      var button = th.querySelector("button");
-      if (button) { button.addEventListener("click", function () { sortBy(table, th, index); }); }
-    });
-  });
-  var opened = [];
-  window.addEventListener("beforeprint", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("details:not([open])"), function (d) {
-      d.open = true; opened.push(d);
-    });
-  });
-  window.addEventListener("afterprint", function () {
-    opened.forEach(function (d) { d.open = false; }); opened = [];
-  });
-})();
-"""
+
+# Read once per process, at import.  Each goes on a line of its own after its opening tag; the
+# Content-Security-Policy hashes are taken over exactly this text.
+STYLE = "\n" + _static("report.css")
+SCRIPT = "\n" + _static("report.js")

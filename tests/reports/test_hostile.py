@@ -10,11 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support.cli import egress
+from tests.support.paths import CAPTURES, ROOT
 
 HOSTILE = "fixtures/captures/hostile-names.pcap"
 
@@ -67,3 +73,20 @@ def test_exports_never_write_an_invalid_name_into_a_firewall_config(target: str)
     out = _egress("export", HOSTILE, "--to", target)
     for bad in ("<script", "onmouseover", "=cmd", "\\027", "a|b", "\\226", "calc"):
         assert bad not in out, (target, bad)
+
+
+def test_an_undecodable_capture_file_name_sends_no_raw_byte_to_the_terminal(tmp_path: Path) -> None:
+    # Python reads an undecodable file name byte as a lone surrogate and, under surrogateescape (what a
+    # C/POSIX locale gives stdout), writes it back as the raw byte: 0x9B is the 8-bit CSI.
+    capture = tmp_path / os.fsdecode(b"x\x9b31m\x1b[2Jnano.pcap")
+    shutil.copyfile(CAPTURES / "nano.pcap", capture)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from frontends.cli import main; main()", "analyze", str(capture)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8:surrogateescape"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x9b" not in proc.stdout and b"\x1b" not in proc.stdout
+    assert b"x\\udc9b31m\\x1b[2Jnano.pcap" in proc.stdout

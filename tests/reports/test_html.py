@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import re
 import shutil
 import tempfile
+import tomllib
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ from fixtures.builders.packets import T0_NS, write_frames
 from fixtures.builders.tls import Hello, records
 from reports import html
 from reports.jsondoc import document
-from tests.support.paths import CAPTURES, HOSTILE, REPLAY, SUNBEAM
+from tests.support.paths import CAPTURES, HOSTILE, REPLAY, ROOT, SUNBEAM
 
 ALLOWLIST = REPLAY / "sunbeam.allowlist.md"
 
@@ -250,6 +253,30 @@ def test_csp_allows_exactly_the_page_own_style_and_script() -> None:
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
         assert f"{kind} 'sha256-{digest}'" in policy, kind
     assert ' style="' not in page  # inline style attributes would be refused by the policy
+
+
+def test_style_and_script_are_package_data_inlined_verbatim() -> None:
+    # A wheel carries only the files pyproject.toml's package-data names: each one under reports/static must
+    # match one of its globs, or an installed (non-editable) egress could not render a page.
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "reports.static" in setuptools["packages"]
+    globs = setuptools["package-data"]["reports.static"]
+    static = resources.files("reports") / "static"
+    shipped = sorted(p.name for p in static.iterdir() if p.is_file())
+    assert {"report.css", "report.js"} <= set(shipped)
+    for name in shipped:
+        assert any(fnmatch.fnmatchcase(name, g) for g in globs), name
+    page = html.render(_analysis(SUNBEAM))
+    for tag, name in (("style", "report.css"), ("script", "report.js")):
+        inlined = re.search(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        assert inlined and inlined.group(1) == "\n" + (static / name).read_text(encoding="utf-8"), name
+
+
+def test_the_stylesheet_colours_each_verdict_chip_as_the_charts_do() -> None:
+    # The chips take their colour from report.css, the SVG marks and bars from VERDICT_COLOURS: one legend.
+    css = (resources.files("reports") / "static" / "report.css").read_text(encoding="utf-8")
+    chips = dict(re.findall(r"\.v-([a-z-]+)\{background:(#[0-9a-f]{6})\}", css))
+    assert chips == {**html.VERDICT_COLOURS, "other": html.OTHER_COLOUR}
 
 
 @pytest.mark.parametrize("capture", ["nano.pcap", "truncated.pcap", "http-connect-proxy.pcap", "icmp-unreachable.pcap"])
