@@ -508,7 +508,17 @@ def _bicep_value(v: Any, indent: int) -> str:
         return "[\n" + inner + f"\n{pad}]"
     if isinstance(v, int):
         return str(v)
-    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return bicep_string(str(v))
+
+
+# Bicep's string escapes (learn.microsoft.com/azure/azure-resource-manager/bicep/data-types#strings):
+# \\ \' \n \r \t \$ (a literal ${ would start an interpolation).
+_BICEP_QUOTE = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "\\$"})
+
+
+def bicep_string(text: str) -> str:
+    """A Bicep single-quoted string literal whose value is exactly ``text``."""
+    return "'" + text.translate(_BICEP_QUOTE) + "'"
 
 
 def export_bicep(dest: Destinations) -> str:

@@ -246,7 +246,9 @@ FORMATS = (
 
 
 def _yaml_str(s: str) -> str:
-    return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
+    # A JSON string is a valid YAML double-quoted scalar; ensure_ascii=False keeps characters above
+    # U+FFFF whole (JSON would write a surrogate pair, which YAML reads as two lone surrogates).
+    return json.dumps(s, ensure_ascii=False)
 
 
 def export_policy(dest: Destinations) -> str:

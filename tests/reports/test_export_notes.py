@@ -61,3 +61,27 @@ def test_squid_with_only_addresses_defines_its_ports(tmp_path: Path) -> None:
     wrpcap(str(tmp_path / "a.pcap"), [p])
     text = exports.render(analyze(tmp_path / "a.pcap"), "squid")
     assert "acl install_ports port 8443" in text and "acl install_egress_ip dst 198.51.100.9" in text
+
+
+@pytest.mark.parametrize("text", ["plain.example.com", "it's", "a\\b", "${x}", "line\nbreak\r\t", "emoji \U0001f600"])
+def test_config_string_quoting_round_trips(text: str) -> None:
+    """Names reaching an export are DNS names today; the quoting is still exact for any text."""
+    import yaml
+
+    from analyzer.firewalls import azure, cilium
+
+    assert yaml.safe_load("v: " + cilium._yaml_str(text))["v"] == text
+    literal = azure.bicep_string(text)
+    assert "\n" not in literal and "\r" not in literal
+    # Undo Bicep's escapes one character at a time: the value is exactly the text.
+    body, out, i = literal[1:-1], [], 0
+    unescape = {"\\": "\\", "'": "'", "n": "\n", "r": "\r", "t": "\t", "$": "$"}
+    while i < len(body):
+        if body[i] == "\\":
+            out.append(unescape[body[i + 1]])
+            i += 2
+        else:
+            assert body[i] not in "'$"  # a bare quote ends the string, a bare $ may open ${...}
+            out.append(body[i])
+            i += 1
+    assert "".join(out) == text
