@@ -15,6 +15,7 @@ in a ``style``/``class``/``id`` attribute or inside the script.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -24,8 +25,9 @@ from importlib import resources
 from typing import Any
 
 from analyzer.report import Report
+from analyzer.schema import SCHEMA_VERSION
 from reports.display import noise_label, short_list
-from reports.jsondoc import document
+from reports.jsondoc import TABLE_ORDER, tail
 from reports.safe import html_text as esc
 from reports.safe import visible as clean
 
@@ -74,22 +76,13 @@ def _vclass(verdict: object) -> str:
     return f"v-{v}" if v in VERDICT_COLOURS else "v-other"
 
 
-def _ns(iso: object) -> int | None:
-    """Nanoseconds since the epoch from the document's ISO strings (microsecond or nanosecond)."""
-    if not isinstance(iso, str) or not iso:
-        return None
-    s = iso.rstrip("Z")
-    base, _, frac = s.partition(".")
-    try:
-        when = dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return None
-    digits = (frac + "000000000")[:9] if frac.isdigit() else "0"
-    return int(when.timestamp()) * 1_000_000_000 + int(digits)
+def _ns(value: object) -> int | None:
+    """A timestamp of the report's tables: integer nanoseconds since the epoch (UTC), or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _abs_time(iso: object) -> str:
-    ns = _ns(iso)
+def _abs_time(value: object) -> str:
+    ns = _ns(value)
     if ns is None:
         return "-"
     when = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.UTC)
@@ -149,8 +142,8 @@ class _Ctx:
     start_ns: int | None
     noise_names: dict[str, str] = field(default_factory=dict)
 
-    def offset(self, iso: object) -> float | None:
-        ns = _ns(iso)
+    def offset(self, value: object) -> float | None:
+        ns = _ns(value)
         if ns is None or self.start_ns is None:
             return None
         return max(0.0, (ns - self.start_ns) / 1e9)
@@ -905,8 +898,13 @@ def _footer(ctx: _Ctx) -> str:
 
 
 def _view(report: Report) -> dict[str, Any]:
-    """The page's own view of the report: addresses shortened for display, the review grouped by section."""
-    doc = document(report)
+    """The page's own view of the report: addresses shortened for display, the review grouped by section.
+    Timestamps stay integer nanoseconds, as in the tables; the page formats them."""
+    capture = dataclasses.asdict(report.capture)
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSION, "capture": capture, "warnings": list(report.warnings)}
+    for name in TABLE_ORDER:
+        doc[name] = [dict(r) for r in report.table(name)]
+    doc.update(tail(report))
     for r in doc["summary"]:
         r["address"], r["via"] = short_list(r["addresses"]), short_list(r["vias"])
     if report.allowlist is not None:

@@ -44,7 +44,7 @@ def capture_facts(capture: CaptureInfo) -> dict[str, Any]:
     return facts
 
 
-def _tail(report: Report) -> dict[str, Any]:
+def tail(report: Report) -> dict[str, Any]:
     """What follows the tables: the allowlist when one was given, and the suggested allowlist."""
     tail: dict[str, Any] = {}
     if report.allowlist is not None:
@@ -64,7 +64,7 @@ def document(report: Report) -> dict[str, Any]:
     doc = _head(report)
     for name in TABLE_ORDER:
         doc[name] = records(report.table(name))
-    doc.update(_tail(report))
+    doc.update(tail(report))
     return doc
 
 
@@ -82,7 +82,7 @@ def write(report: Report, out: TextIO) -> None:
             out.write(("\n    " if first else ",\n    ") + dump(row, ensure_ascii=True))
             first = False
         out.write("\n  ],\n" if not first else "],\n")
-    items = list(_tail(report).items())
+    items = list(tail(report).items())
     for i, (key, value) in enumerate(items):
         sep = ",\n" if i < len(items) - 1 else "\n"
         if isinstance(value, dict):
