@@ -402,7 +402,7 @@ def lint_command(
     allowlist_format: Annotated[str | None, typer.Option(help="Force the format instead of detecting it.")] = None,
     fmt: Annotated[
         Format | None,
-        typer.Option("--format", "-f", help="table, json, md or csv (default: from the -o extension, else table)."),
+        typer.Option("--format", "-f", help="Output format (default: from the -o extension, else table)."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
 ) -> None:
@@ -416,8 +416,8 @@ def lint_command(
     from analyzer.api import lint
 
     fmt = _output_format(fmt, output, several=False)
-    if fmt in (Format.html, Format.parquet):
-        raise _fail(f"egress lint writes table, json, md or csv, not {fmt.value}")
+    if fmt == Format.parquet and output is None:
+        raise _fail("--format parquet writes lint.parquet: give a directory with -o")
     _check_output(fmt, output, several=False)
     options = _options(dialect, None, None)
     rules = _read_allowlist(allowlist, allowlist_format)
@@ -435,6 +435,15 @@ def lint_command(
         from reports import csvout
 
         _write(csvout.render_table(findings.lint), output)
+    elif fmt == Format.html:
+        from reports import html
+
+        _write(html.render_lint(findings), output)
+    elif fmt == Format.parquet:
+        from reports import parquet
+
+        assert output is not None
+        typer.echo(f"wrote {parquet.write_table(findings.lint, output)}", err=True)
     else:
         from rich.console import Console
 

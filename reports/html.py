@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from analyzer.report import Report
+from analyzer.report import LintReport, Report
 from analyzer.schema import SCHEMA_VERSION
 from reports.display import noise_label, short_list
 from reports.jsondoc import TABLE_ORDER, tail
@@ -954,6 +954,11 @@ def render(report: Report) -> str:
             _footer(ctx),
         ]
     )
+    return _page(page_title(base), body)
+
+
+def _page(title: str, body: str) -> str:
+    """The self-contained page: its own style and script, allowed by hash and nothing else."""
     csp = (
         "default-src 'none'; "
         f"style-src 'sha256-{_sha256(STYLE)}'; "
@@ -966,9 +971,39 @@ def render(report: Report) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
-        f"<title>{esc(page_title(base))}</title>"
+        f"<title>{esc(title)}</title>"
         f"<style>{STYLE}</style></head>"
         f"<body>{body}<script>{SCRIPT}</script></body></html>\n"
+    )
+
+
+def render_lint(report: LintReport) -> str:
+    """``egress lint --format html``: the allowlist's findings on a page of their own."""
+    info = report.allowlist
+    files = ", ".join(_host(f) for f in info.files)
+    head = (
+        f'<div class="wrap"><header><h1>Allowlist lint</h1><p class="note">{files}: {info.entries:,} entries, '
+        f"<strong>{esc(info.dialect)}</strong> wildcard rules, {len(report.lint):,} findings.</p></header>"
+    )
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in info.notes)
+    cols = [
+        _Col("Entry", "entry", cls="name"),
+        _Col("Where", "line"),
+        _Col("Problem", "problem"),
+        _Col("Detail", "detail", cls="detail"),
+    ]
+    rows = [
+        [
+            (_host(f["entry"]), None),
+            (_where(f["file"], f["line"]), None),
+            (esc(f["problem"]), None),
+            (esc(f["detail"]), None),
+        ]
+        for f in report.lint
+    ]
+    table = _table(cols, rows, table_id="lint-table", sortable=True) if rows else '<p class="empty">No findings.</p>'
+    return _page(
+        f"Allowlist lint: {', '.join(info.files)}", head + notes + _section("lint", "Findings", table) + "</div>"
     )
 
 

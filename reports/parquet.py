@@ -6,28 +6,31 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from analyzer.frames import Table
 from analyzer.report import Report
 from analyzer.schema import SCHEMA_VERSION, TABLES
 from reports.display import iso
 
 
 def write(report: Report, directory: Path) -> list[Path]:
+    """Every table of the report, ``DIR/<table>.parquet``, each naming the capture it came from."""
+    provenance = {
+        "egress.capture_path": report.capture.path,
+        "egress.capture_first_ts": str(iso(report.capture.first_ts)),
+    }
+    return [write_table(report.table(name), directory, provenance) for name in TABLES]
+
+
+def write_table(table: Table, directory: Path, provenance: dict[str, str] | None = None) -> Path:
+    """One table (``egress lint --format parquet`` writes the lint table alone): ``DIR/<table>.parquet``."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in TABLES:
-        table = report.table(name).to_arrow()
-        meta = dict(table.schema.metadata or {})
-        meta.update(
-            {
-                b"egress.schema": SCHEMA_VERSION.encode(),
-                b"egress.table": name.encode(),
-                b"egress.capture_path": report.capture.path.encode(),
-                b"egress.capture_first_ts": str(iso(report.capture.first_ts)).encode(),
-            }
-        )
-        # Drop pandas' own metadata: readers other than pandas (DuckDB, Spark) need only the Arrow schema.
-        meta.pop(b"pandas", None)
-        path = directory / f"{name}.parquet"
-        pq.write_table(table.replace_schema_metadata(meta), path)
-        written.append(path)
-    return written
+    arrow = table.to_arrow()
+    meta = dict(arrow.schema.metadata or {})
+    meta[b"egress.schema"] = SCHEMA_VERSION.encode()
+    meta[b"egress.table"] = table.name.encode()
+    meta.update({k.encode(): v.encode() for k, v in (provenance or {}).items()})
+    # Drop pandas' own metadata: readers other than pandas (DuckDB, Spark) need only the Arrow schema.
+    meta.pop(b"pandas", None)
+    path = directory / f"{table.name}.parquet"
+    pq.write_table(arrow.replace_schema_metadata(meta), path)
+    return path

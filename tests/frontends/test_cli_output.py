@@ -133,3 +133,16 @@ def test_an_empty_capture_says_no_packets(tmp_path: Path) -> None:
         proc = egress("analyze", str(empty), "--format", fmt)
         assert proc.returncode == 0, proc.stderr
         assert "None" not in proc.stdout and ("no packets" in proc.stdout.lower()), proc.stdout
+
+
+def test_lint_writes_html_and_parquet(tmp_path: Path) -> None:
+    import duckdb
+
+    page = tmp_path / "lint.html"
+    assert egress("lint", REQUEST, "-o", str(page)).returncode == 0
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    out = tmp_path / "pq"
+    proc = egress("lint", REQUEST, "--format", "parquet", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = duckdb.sql(f"select problem, count(*) from read_parquet('{out / 'lint.parquet'}') group by 1").fetchall()
+    assert dict(rows)["over-broad"] > 0 and sum(n for _, n in rows) == 41

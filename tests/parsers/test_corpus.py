@@ -34,7 +34,6 @@ from tests.support.paths import CORPUS
 conf.verb = 0
 
 
-
 def _manifest() -> list[dict[str, str]]:
     if not (CORPUS / "MANIFEST.tsv").is_file():
         return []

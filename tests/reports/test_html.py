@@ -6,8 +6,6 @@ import base64
 import fnmatch
 import hashlib
 import re
-import shutil
-import tempfile
 import tomllib
 from html.parser import HTMLParser
 from importlib import resources
@@ -287,42 +285,6 @@ def test_small_and_odd_captures_render_without_review(capture: str) -> None:
     assert not parsed.errors and not parsed.stack, (parsed.errors, parsed.stack)
     assert page.count('<g class="tl-row"') == len(html.timeline_rows(document(a), lambda v: 0.0))
     assert 'id="allowlist"' not in page
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        pytest.skip("chromium / chromedriver not installed (.ci/browser-deps installs them)")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="egress-chromium-")
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1360,1000",
-        f"--user-data-dir={profile}",
-    ):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_real_browser_renders_sorts_and_logs_no_errors(browser: Any, tmp_path: Path) -> None:
