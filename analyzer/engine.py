@@ -48,6 +48,11 @@ _DECODER_BUGS = (ValueError, IndexError, KeyError, struct.error)
 # A UDP flow on a tunnel port may carry tunnelled packets the decoder must open: never counted blind.
 _TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L2TP_PORT))
 TEREDO_PORT = 3544
+# Ports below WELL_KNOWN_PORTS are services' (IANA system ports); clients' ephemeral ports start at
+# EPHEMERAL_PORTS (Linux 32768, Windows and BSD 49152).  Both must hold to take a first datagram for
+# a reply: a client bound to a privileged port (an NFS client to 2049) still sends first.
+WELL_KNOWN_PORTS = 1024
+EPHEMERAL_PORTS = 32768
 
 FlowKey = tuple[int, bytes, int, bytes, int]
 # A flow's bound counting method for one direction (Flow.count_settled_client and its kin).
@@ -268,8 +273,7 @@ class Engine:
                 from_client
                 and flags & TCP_SYN
                 and not flags & TCP_ACK
-                and flow.syn_isn is not None
-                and seg.seq != flow.syn_isn
+                and seg.seq != flow.syn_isn  # None when the connection was joined mid-stream
                 and (flow.rst_from is not None or (flow.c_fin and flow.s_fin) or flow.synack)
             ):
                 # The client reused the port for a new connection (new ISN after the old one ended).
@@ -333,8 +337,15 @@ class Engine:
             self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
             hit = None
         if hit is None:
-            flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
-            from_client = True
+            if dgram.sport < WELL_KNOWN_PORTS and dgram.dport >= EPHEMERAL_PORTS:
+                # A well-known port answering an ephemeral one: a reply whose request the capture
+                # missed (a DNS or NTP answer).  The client is the side with the ephemeral port.
+                flow = self._create(PROTO_UDP, pkt.version, pkt.dst, dgram.dport, pkt.src, dgram.sport, depth)
+                flow.server_first = True
+                from_client = False
+            else:
+                flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
+                from_client = True
         else:
             flow, from_client = hit
         flow.udp_packet(from_client, dgram.payload, self._wirelen, self._ts, self.error, self.dns_message)

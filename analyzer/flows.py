@@ -1,6 +1,7 @@
 """Connections: one :class:`Flow` per TCP connection or UDP conversation.
 
-The client is the SYN sender (TCP) or the first sender (UDP).  Each direction feeds a
+The client is the SYN sender (TCP) or, for UDP, the first sender unless it answers from a
+well-known port to an unprivileged one (a reply whose query was not captured).  Each direction feeds a
 small protocol sniffer that looks at the first bytes only: a TLS ClientHello, HTTP request
 heads, DNS messages, a QUIC long header.  Once a flow has what it needs it drops its
 buffers and afterwards only counts packets and bytes.
@@ -70,6 +71,7 @@ class Flow:
         "icmp",
         "ip_version",
         "last_ns",
+        "link_group",
         "proto",
         "quic",
         "quic_crypto",
@@ -86,6 +88,7 @@ class Flow:
         "s_state",
         "s_stream",
         "server",
+        "server_first",
         "service",
         "sni",
         "sport",
@@ -115,6 +118,12 @@ class Flow:
         self.c_bytes = self.s_bytes = 0  # wire bytes
         self.c_payload = self.s_payload = 0  # transport payload bytes
         self.syn_count = 0
+        # A UDP exchange whose first datagram in the capture is the server's (the engine decides
+        # the sides by port): it began before the capture, so its outcome is unknown.
+        self.server_first = False
+        # The flow's first packet, a client's, went to a link-layer broadcast or multicast address
+        # (Ethernet group bit, SLL packet type): decided once, at creation, by the full decoder.
+        self.link_group = False
         self.syn_isn: int | None = None
         self.synack = False
         self.rst_from: str | None = None

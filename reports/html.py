@@ -33,6 +33,7 @@ VERDICT_COLOURS: dict[str, str] = {
     "unreachable": "#82071e",
     "tls-interrupted": "#8250df",
     "proxy-denied": "#bf3989",
+    "mid-stream": "#9a6700",
 }
 OTHER_COLOUR = "#6e7781"
 VERDICT_MEANING = {
@@ -42,6 +43,7 @@ VERDICT_MEANING = {
     "unreachable": "ICMP unreachable",
     "tls-interrupted": "cut after the TLS ClientHello",
     "proxy-denied": "refused by the proxy",
+    "mid-stream": "open before the capture: unknown",
 }
 
 SOURCE_MEANING = {
@@ -196,7 +198,7 @@ def _chip(verdict: object) -> str:
 
 
 def _action(action: object) -> str:
-    cls = "deny" if str(action) == "Deny" else "allow"
+    cls = {"Deny": "deny", "Unknown": "unknown"}.get(str(action), "allow")
     return f'<span class="act act-{cls}">{esc(action)}</span>'
 
 
@@ -368,7 +370,8 @@ def _legend() -> str:
 
 def _summary(ctx: _Ctx) -> str:
     rows_in = list(enumerate(ctx.doc["summary"]))
-    rows_in.sort(key=lambda ir: ir[1].get("action") != "Deny")  # stable: Deny first, analyzer order kept
+    # Stable: Deny first, then Unknown (joined mid-stream), then Allow, analyzer order kept.
+    rows_in.sort(key=lambda ir: {"Deny": 0, "Unknown": 1}.get(str(ir[1].get("action")), 2))
     cols = [
         _Col("Action", "action"),
         _Col("Verdict", "verdict"),
@@ -397,7 +400,7 @@ def _summary(ctx: _Ctx) -> str:
         first = f'<span title="{esc(_abs_time(r.get("first_seen")))}">{_offset(off)}</span>'
         rows.append(
             [
-                (_action(r.get("action")), "0" if r.get("action") == "Deny" else "1"),
+                (_action(r.get("action")), {"Deny": "0", "Unknown": "0.5"}.get(str(r.get("action")), "1")),
                 (_chip(r.get("verdict")), None),
                 (name, esc(_name_of(r) if r.get("fqdn") else "~" + _name_of(r))),
                 (esc(r.get("protocol")), None),
@@ -1061,9 +1064,9 @@ th[aria-sort=descending] .arrow::after{content:"\\25BC";color:var(--fg);font-siz
 .chip{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11.5px;font-weight:600;color:#fff;
 white-space:nowrap;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .v-ok{background:#1a7f37}.v-no-reply{background:#cf222e}.v-reset{background:#bc4c00}.v-unreachable{background:#82071e}
-.v-tls-interrupted{background:#8250df}.v-proxy-denied{background:#bf3989}.v-other{background:#6e7781}
+.v-tls-interrupted{background:#8250df}.v-proxy-denied{background:#bf3989}.v-mid-stream{background:#9a6700}.v-other{background:#6e7781}
 .act{font-weight:700;font-size:12px;letter-spacing:.02em}
-.act-deny{color:var(--bad)}.act-allow{color:var(--good)}
+.act-deny{color:var(--bad)}.act-allow{color:var(--good)}.act-unknown{color:#9a6700}
 .tag{display:inline-block;padding:0 6px;border:1px solid var(--line);border-radius:4px;font-size:11px;
 color:var(--muted);background:var(--soft);white-space:nowrap}
 .legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12px;margin:0 0 10px}

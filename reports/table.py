@@ -22,6 +22,7 @@ VERDICT_STYLE = {
     "unreachable": "red",
     "tls-interrupted": "magenta",
     "proxy-denied": "red",
+    "mid-stream": "yellow",
 }
 
 
