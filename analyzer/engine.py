@@ -27,7 +27,7 @@ from parsers.ip import (
     decode_ipv4,
     decode_ipv6,
 )
-from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link
+from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link, link_group
 from parsers.transport import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
 from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
 
@@ -94,6 +94,7 @@ class Engine:
         self._frame = 0
         self._ts = 0
         self._wirelen = 0
+        self._link_group = False  # the current frame went to a link-layer broadcast/multicast address
         self._unsupported: set[int] = set()
         self._closed: dict[int, tuple[Flow, bytes, bytes]] = {}  # uid -> closed TCP flow and its packed ends
         self._last_idle_scan = 0
@@ -157,6 +158,7 @@ class Engine:
                     f"link type {frame.linktype} is not supported: its frames were counted but not decoded"
                 )
             return
+        self._link_group = link_group(frame.linktype, frame.data)
         try:
             ethertype, off = decode_link(frame.linktype, frame.data)
             self.network(ethertype, frame.data, off, 0)
@@ -167,10 +169,12 @@ class Engine:
         if frame.index % EVICT_EVERY == 0:  # by record number: the fast path evicts on the same records
             self.evict(frame.ts_ns)
 
-    def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket) -> None:
+    def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket, group: bool = False) -> None:
         """A frame whose link header and plain IPv4 header the caller has already read (the fast
-        path's one struct read): the same as :meth:`frame` from the IP layer on."""
+        path's one struct read): the same as :meth:`frame` from the IP layer on.  ``group``: the
+        frame went to a link-layer broadcast/multicast address (:func:`parsers.link.link_group`)."""
         self._account(index, ts, wirelen, linktype)
+        self._link_group = group
         try:
             self.ip(pkt, 0)
         except ParseError as exc:
@@ -291,6 +295,7 @@ class Engine:
                     client = seg.dport <= seg.sport
             if client:
                 flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport, depth)
+                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
             else:
                 flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
             from_client = client
@@ -345,6 +350,12 @@ class Engine:
                 from_client = False
             else:
                 flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
+                # Decided by the packet that creates the flow, which the full decoder always sees: the
+                # fast path may count later ones, so they must not change it.  A tunnelled packet's
+                # link header is the outer one, not its own.  IPv4 only: IPv6 has no broadcast and its
+                # multicast is known by address, while a group MAC in front of a unicast IPv6 address
+                # is an anonymised capture (33:33:... everywhere), not a broadcast.
+                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
                 from_client = True
         else:
             flow, from_client = hit

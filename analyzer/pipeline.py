@@ -94,6 +94,9 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                     "source": t.source,
                     "via": t.via,
                     "detail": detail,
+                    # A broadcast address never answers from itself (replies come from each host's own
+                    # address, another flow): an answered flow is a unicast one behind an odd MAC.
+                    "link_broadcast": f.link_group and not f.s_packets,
                 }
             )
     return flow_rows, http_rows, observations

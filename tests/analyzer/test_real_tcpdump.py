@@ -106,7 +106,17 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     pcap = tmp_path / "out.pcap"
     dump = subprocess.Popen(
         # --immediate-mode: without it TPACKET_V3 holds packets in a block that SIGINT can discard.
-        ["tcpdump", "-i", "any", "--immediate-mode", "-U", "-w", str(pcap), "host 127.0.0.1 and tcp"],
+        # Only this test's ports: other processes on the machine talk over loopback too.
+        [
+            "tcpdump",
+            "-i",
+            "any",
+            "--immediate-mode",
+            "-U",
+            "-w",
+            str(pcap),
+            "host 127.0.0.1 and tcp and (" + " or ".join(f"port {p}" for p in ports.values()) + ")",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
