@@ -131,3 +131,36 @@ def test_fail_on_blocked_ignores_mid_stream(tmp_path: object) -> None:
     assert "mid-stream" in proc.stdout
     path.write_bytes(seq_pcap([_c("S", 999)]))
     assert egress("analyze", str(path), "--fail-on", "blocked").returncode == 1
+
+
+def _named_mid_stream() -> list[bytes]:
+    """A DNS answer naming the server, then a connection joined mid-stream to it."""
+    from fixtures.builders.dns import wire_message
+
+    query = wire_message(9, "mid.example.org", None)
+    answer = wire_message(9, "mid.example.org", bytes(int(b) for b in S.split(".")))
+    dns = [_udp(C, "10.0.0.53", 40053, 53, query), _udp("10.0.0.53", C, 53, 40053, answer)]
+    return dns + TCP_CASES["client-data-only"]
+
+
+def test_allowlist_diff_takes_mid_stream_for_unknown_not_blocked(tmp_path: object) -> None:
+    """Covered stays covered (not 'blocked-but-allowed'); missing says the outcome is unknown, not
+    that it is a likely cause of the failure."""
+    import io
+    from pathlib import Path
+
+    from analyzer.api import analyze, read_allowlist
+    from tests.support.fastpath_cases import seq_pcap
+
+    raw = seq_pcap(_named_mid_stream())
+    allow = Path(str(tmp_path)) / "allow.txt"
+    allow.write_text("mid.example.org:443\n")
+    report = analyze(io.BytesIO(raw), allowlist=read_allowlist(allow), name="t.pcap")
+    (row,) = (r for r in report.summary.rows if r["verdict"] == MID_STREAM)
+    assert (row["fqdn"], row["status"]) == ("mid.example.org", "covered")
+    assert report.blocked_but_allowed() == []
+    allow.write_text("other.example.org:443\n")
+    report = analyze(io.BytesIO(raw), allowlist=read_allowlist(allow), name="t.pcap")
+    (row,) = (r for r in report.summary.rows if r["verdict"] == MID_STREAM)
+    assert row["status"] == "missing"
+    assert "outcome unknown" in row["reason"] and "likely cause" not in row["reason"]
