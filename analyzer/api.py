@@ -122,7 +122,8 @@ def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> R
     """The report with its review: noise, and with an allowlist status, entry, excess and lint."""
     from analyzer.review import review
 
-    result = review(report.summary, report.dns, allowlist, options)
+    link_broadcast = {o["address"] for o in report.observations if o.get("link_broadcast") and o["address"]}
+    result = review(report.summary, report.dns, allowlist, options, link_broadcast)
     info = None if allowlist is None else _allowlist_info(allowlist, options.dialect)
     return dataclasses.replace(
         report, excess=result.excess, lint=result.lint, suggested=result.suggested, allowlist=info

@@ -27,7 +27,7 @@ from parsers.ip import (
     decode_ipv4,
     decode_ipv6,
 )
-from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link
+from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link, link_group
 from parsers.transport import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
 from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
 
@@ -48,6 +48,11 @@ _DECODER_BUGS = (ValueError, IndexError, KeyError, struct.error)
 # A UDP flow on a tunnel port may carry tunnelled packets the decoder must open: never counted blind.
 _TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L2TP_PORT))
 TEREDO_PORT = 3544
+# Ports below WELL_KNOWN_PORTS are services' (IANA system ports); clients' ephemeral ports start at
+# EPHEMERAL_PORTS (Linux 32768, Windows and BSD 49152).  Both must hold to take a first datagram for
+# a reply: a client bound to a privileged port (an NFS client to 2049) still sends first.
+WELL_KNOWN_PORTS = 1024
+EPHEMERAL_PORTS = 32768
 
 FlowKey = tuple[int, bytes, int, bytes, int]
 # A flow's bound counting method for one direction (Flow.count_settled_client and its kin).
@@ -89,6 +94,7 @@ class Engine:
         self._frame = 0
         self._ts = 0
         self._wirelen = 0
+        self._link_group = False  # the current frame went to a link-layer broadcast/multicast address
         self._unsupported: set[int] = set()
         self._closed: dict[int, tuple[Flow, bytes, bytes]] = {}  # uid -> closed TCP flow and its packed ends
         self._last_idle_scan = 0
@@ -152,6 +158,7 @@ class Engine:
                     f"link type {frame.linktype} is not supported: its frames were counted but not decoded"
                 )
             return
+        self._link_group = link_group(frame.linktype, frame.data)
         try:
             ethertype, off = decode_link(frame.linktype, frame.data)
             self.network(ethertype, frame.data, off, 0)
@@ -162,10 +169,12 @@ class Engine:
         if frame.index % EVICT_EVERY == 0:  # by record number: the fast path evicts on the same records
             self.evict(frame.ts_ns)
 
-    def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket) -> None:
+    def ipv4_packet(self, index: int, ts: int, wirelen: int, linktype: int, pkt: IPPacket, group: bool = False) -> None:
         """A frame whose link header and plain IPv4 header the caller has already read (the fast
-        path's one struct read): the same as :meth:`frame` from the IP layer on."""
+        path's one struct read): the same as :meth:`frame` from the IP layer on.  ``group``: the
+        frame went to a link-layer broadcast/multicast address (:func:`parsers.link.link_group`)."""
         self._account(index, ts, wirelen, linktype)
+        self._link_group = group
         try:
             self.ip(pkt, 0)
         except ParseError as exc:
@@ -268,8 +277,7 @@ class Engine:
                 from_client
                 and flags & TCP_SYN
                 and not flags & TCP_ACK
-                and flow.syn_isn is not None
-                and seg.seq != flow.syn_isn
+                and seg.seq != flow.syn_isn  # None when the connection was joined mid-stream
                 and (flow.rst_from is not None or (flow.c_fin and flow.s_fin) or flow.synack)
             ):
                 # The client reused the port for a new connection (new ISN after the old one ended).
@@ -287,6 +295,7 @@ class Engine:
                     client = seg.dport <= seg.sport
             if client:
                 flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport, depth)
+                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
             else:
                 flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
             from_client = client
@@ -333,8 +342,21 @@ class Engine:
             self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
             hit = None
         if hit is None:
-            flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
-            from_client = True
+            if dgram.sport < WELL_KNOWN_PORTS and dgram.dport >= EPHEMERAL_PORTS:
+                # A well-known port answering an ephemeral one: a reply whose request the capture
+                # missed (a DNS or NTP answer).  The client is the side with the ephemeral port.
+                flow = self._create(PROTO_UDP, pkt.version, pkt.dst, dgram.dport, pkt.src, dgram.sport, depth)
+                flow.server_first = True
+                from_client = False
+            else:
+                flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
+                # Decided by the packet that creates the flow, which the full decoder always sees: the
+                # fast path may count later ones, so they must not change it.  A tunnelled packet's
+                # link header is the outer one, not its own.  IPv4 only: IPv6 has no broadcast and its
+                # multicast is known by address, while a group MAC in front of a unicast IPv6 address
+                # is an anonymised capture (33:33:... everywhere), not a broadcast.
+                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                from_client = True
         else:
             flow, from_client = hit
         flow.udp_packet(from_client, dgram.payload, self._wirelen, self._ts, self.error, self.dns_message)

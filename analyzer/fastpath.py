@@ -26,6 +26,7 @@ from parsers.framing import (
     pcap_record_struct,
 )
 from parsers.ip import IPPacket
+from parsers.link import link_group
 from parsers.tunnels import teredo_offset
 
 # How to find the IP header per link type: (kind, where the type field is, where IP starts).
@@ -213,7 +214,7 @@ def _hand_over_ipv4(
         ip = d + ipoff
         ident = (buf[ip + 4] << 8) | buf[ip + 5]
         pkt = IPPacket(4, key[:4], key[4:8], proto, buf[ip + 20 : ip + total], ident, 0, False, False, buf[ip + 8])
-        engine.ipv4_packet(index, ts, wirelen, linktype, pkt)
+        engine.ipv4_packet(index, ts, wirelen, linktype, pkt, link_group(linktype, buf, d))
     else:
         engine.frame(Frame(index, ts, linktype, caplen, wirelen, buf[d : d + caplen], interface))
 

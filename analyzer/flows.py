@@ -1,8 +1,9 @@
 """Connections: one :class:`Flow` per TCP connection or UDP conversation.
 
-The client is the SYN sender (TCP) or the first sender (UDP).  Each direction feeds a
+The client is the SYN sender (TCP) or, for UDP, the first sender unless it answers from a
+well-known port to an unprivileged one (a reply whose query was not captured).  Each direction feeds a
 small protocol sniffer that looks at the first bytes only: a TLS ClientHello, HTTP request
-heads, DNS messages, a QUIC long header.  Once a flow has what it needs it drops its
+heads, a SOCKS handshake, DNS messages, a QUIC long header.  Once a flow has what it needs it drops its
 buffers and afterwards only counts packets and bytes.
 """
 
@@ -38,9 +39,10 @@ MAX_QUIC_DATAGRAMS = 16
 # The CRYPTO pieces kept while a ClientHello is gathered: a real one comes in a handful.
 MAX_CRYPTO_PIECES = 64
 MAX_CRYPTO_BYTES = 1 << 16
-# Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol.
 # A UDP tuple silent this long starts a new conversation (a new flow) when it speaks again.
 UDP_IDLE_SPLIT_NS = 120 * 1_000_000_000
+# Ports where a leading 0x04/0x05 byte means a SOCKS handshake rather than some binary protocol;
+# on any other port parsers.socks.sniff_request must find a whole, well-formed handshake.
 SOCKS_PORTS = frozenset((1080, 1081, 1085, 9050, 9150))
 
 
@@ -70,6 +72,7 @@ class Flow:
         "icmp",
         "ip_version",
         "last_ns",
+        "link_group",
         "proto",
         "quic",
         "quic_crypto",
@@ -86,6 +89,7 @@ class Flow:
         "s_state",
         "s_stream",
         "server",
+        "server_first",
         "service",
         "sni",
         "sport",
@@ -115,6 +119,12 @@ class Flow:
         self.c_bytes = self.s_bytes = 0  # wire bytes
         self.c_payload = self.s_payload = 0  # transport payload bytes
         self.syn_count = 0
+        # A UDP exchange whose first datagram in the capture is the server's (the engine decides
+        # the sides by port): it began before the capture, so its outcome is unknown.
+        self.server_first = False
+        # The flow's first packet, a client's, went to a link-layer broadcast or multicast address
+        # (Ethernet group bit, SLL packet type): decided once, at creation, by the full decoder.
+        self.link_group = False
         self.syn_isn: int | None = None
         self.synack = False
         self.rst_from: str | None = None
@@ -287,6 +297,15 @@ class Flow:
                         self.c_state = HTTP
                     elif len(buf) < 6 and tlsp.looks_like_client_hello(buf):
                         return
+                    elif buf[0] in (4, 5) and (socks := socksp.sniff_request(buf)) is not False:
+                        # SOCKS on a port not known for it, recognised by the whole handshake (the
+                        # ports above take it from its first byte, as they always have).
+                        if socks is None:
+                            if stream.overflow:
+                                self._client_done()
+                            return  # the greeting alone, or a request cut short: wait for the rest
+                        self.c_state = SOCKS
+                        self.tunnel_kind = f"socks{buf[0]}"
                     else:
                         self._client_done()
                         return

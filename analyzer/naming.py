@@ -16,6 +16,9 @@ class Target:
     source: str  # sni, host, connect, dns, none
     via: str | None
     requests: int  # connections count 1; HTTP counts requests
+    # The destination's address when a proxy was asked for it by address (a SOCKS4 or SOCKS5
+    # IPv4/IPv6 request, a CONNECT to an IP literal): the proxy's own address is in ``via``.
+    address: str | None = None
 
 
 def is_ip_literal(name: str) -> bool:
@@ -26,6 +29,14 @@ def is_ip_literal(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _address(host: str) -> str | None:
+    """An address literal in its canonical text (IPv6 compressed, brackets off), else None."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
 
 
 def clean(name: str | None) -> str | None:
@@ -63,10 +74,15 @@ def targets(flow: Flow) -> list[Target]:
         assert flow.connect_target is not None
         host, port = flow.connect_target
         name = clean(host)
+        sni = clean(flow.tunnel_sni)
+        address = _address(host) if name is None else None
         # The proxy (and so the rule) sees the CONNECT target; a tunnelled SNI naming the same
         # host confirms it and takes precedence as the source, a different SNI does not rename it.
-        source = "sni" if name and clean(flow.tunnel_sni) == name else "connect" if name else "none"
-        return [Target(proto, port, name, source, proxy, 1)]
+        # A target given by address (SOCKS4 always) has no name of its own: the tunnelled SNI names it.
+        if name is None and sni is not None:
+            return [Target(proto, port, sni, "sni", proxy, 1, address)]
+        source = "sni" if name and sni == name else "connect" if name else "none"
+        return [Target(proto, port, name, source, proxy, 1, address)]
     if proto == "HTTP":
         out = []
         for (host, port, source, via_proxy), n in flow.http_targets.items():

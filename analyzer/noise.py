@@ -2,7 +2,9 @@
 
 Kinds: ``search-list`` (a name plus a resolver search suffix that got NXDOMAIN),
 ``cluster`` (cluster-internal names), ``mdns`` (mDNS/LLMNR), ``reverse`` (PTR lookups),
-``private`` (private, loopback, link-local and multicast destinations), ``resolver``
+``broadcast`` (IPv4/IPv6 multicast, 255.255.255.255, and connections whose first packet went to a
+link-layer broadcast or multicast address, such as a NetBIOS query to a subnet broadcast),
+``private`` (private, loopback and link-local destinations), ``resolver``
 (connections to the DNS resolver itself), ``internal`` (site suffixes given with
 ``--internal-domain``), ``platform`` (cloud platform endpoints such as Azure's wireserver).
 """
@@ -16,7 +18,17 @@ from functools import lru_cache
 
 from analyzer.frames import Table
 
-NOISE_KINDS = ("search-list", "cluster", "mdns", "reverse", "private", "resolver", "internal", "platform")
+NOISE_KINDS = (
+    "search-list",
+    "cluster",
+    "mdns",
+    "reverse",
+    "broadcast",
+    "private",
+    "resolver",
+    "internal",
+    "platform",
+)
 # Cloud platform endpoints a VM reaches on a host-local path that no customer firewall sits on.
 PLATFORM_ADDRESSES = {
     "168.63.129.16": "Azure platform address (wireserver: DHCP, DNS, health probes, VM agent); "
@@ -32,36 +44,47 @@ _PRIVATE_NETS = [
         "100.64.0.0/10",
         "127.0.0.0/8",
         "169.254.0.0/16",
-        "224.0.0.0/4",
-        "255.255.255.255/32",
         "0.0.0.0/8",
         "::1/128",
         "::/128",
         "fc00::/7",
         "fe80::/10",
-        "ff00::/8",
     )
 ]
+# Destinations that are groups, never one host behind a firewall: multicast, the limited broadcast.
+_GROUP_NETS = [ipaddress.ip_network(n) for n in ("224.0.0.0/4", "255.255.255.255/32", "ff00::/8")]
 
 # (network address, netmask) as integers per IP version: a mask and a compare per network
 # instead of ipaddress' containment test, on every destination of a large capture.
 _PRIVATE_MASKS = {
     v: [(int(n.network_address), int(n.netmask)) for n in _PRIVATE_NETS if n.version == v] for v in (4, 6)
 }
+_GROUP_MASKS = {v: [(int(n.network_address), int(n.netmask)) for n in _GROUP_NETS if n.version == v] for v in (4, 6)}
 
 
-@lru_cache(maxsize=65536)
-def is_private_address(text: str) -> bool:
-    """RFC 1918, CGNAT, loopback, link-local, multicast: never reaches the internet firewall.
-
-    Documentation ranges (192.0.2.0/24 and friends) are deliberately *not* private here.
-    """
+def _in(text: str, masks: dict[int, list[tuple[int, int]]]) -> bool:
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
         return False
     value = int(addr)
-    return any(value & mask == base for base, mask in _PRIVATE_MASKS[addr.version])
+    return any(value & mask == base for base, mask in masks[addr.version])
+
+
+@lru_cache(maxsize=65536)
+def is_private_address(text: str) -> bool:
+    """RFC 1918, CGNAT, loopback, link-local: never reaches the internet firewall.
+
+    Documentation ranges (192.0.2.0/24 and friends) are deliberately *not* private here.
+    """
+    return _in(text, _PRIVATE_MASKS)
+
+
+@lru_cache(maxsize=65536)
+def is_group_address(text: str) -> bool:
+    """IPv4 and IPv6 multicast and the limited broadcast 255.255.255.255.  A subnet broadcast
+    (10.0.0.255) looks like any host address: only the link layer tells it (see ``classify``)."""
+    return _in(text, _GROUP_MASKS)
 
 
 @dataclass
@@ -163,13 +186,15 @@ class NoiseVerdicts:
             rows[idx]["noise"], rows[idx]["noise_reason"] = kind, reason
 
 
-def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
+def classify(
+    summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str], link_broadcast: Iterable[str] = ()
+) -> NoiseVerdicts:
     """Each name and summary row gets its first kind in rule order, with every kind active; the kinds the
     user asked to keep are dropped afterwards.  Deciding the kind first is what makes ``--include-noise K``
     bring back exactly the items of kind K: a search-list expansion under .cluster.local stays a
     search-list item (not relabelled ``cluster``), and a cluster name at a private address comes back
     with ``cluster`` (rather than falling through to ``private``)."""
-    verdicts = _classify(summary, dns, NoiseRules(internal_domains=rules.internal_domains), resolvers)
+    verdicts = _classify(summary, dns, NoiseRules(internal_domains=rules.internal_domains), resolvers, link_broadcast)
     keep = rules.include
     return NoiseVerdicts(
         {n: v for n, v in verdicts.names.items() if v[0] not in keep},
@@ -177,7 +202,9 @@ def classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[
     )
 
 
-def _classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str]) -> NoiseVerdicts:
+def _classify(
+    summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable[str], link_broadcast: Iterable[str]
+) -> NoiseVerdicts:
     search = search_list_expansions(dns)
     suffixes = _SuffixRules(rules)
     names: dict[str, tuple[str, str]] = {}
@@ -190,6 +217,7 @@ def _classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable
         if hit is not None:
             names[qname] = hit
     resolver_set = set(resolvers)
+    link_group = set(link_broadcast)
     hits: list[tuple[int, str, str]] = []
     for i, row in enumerate(summary.rows):
         fqdn: str | None = row["fqdn"]
@@ -205,6 +233,9 @@ def _classify(summary: Table, dns: Table, rules: NoiseRules, resolvers: Iterable
             hits.append((i, "mdns", "mDNS/LLMNR port"))
             continue
         addresses: list[str] = row["addresses"]
+        if addresses and rules.active("broadcast") and all(a in link_group or is_group_address(a) for a in addresses):
+            hits.append((i, "broadcast", "broadcast or multicast destination: never egress through a firewall"))
+            continue
         if addresses and rules.active("platform") and all(a in PLATFORM_ADDRESSES for a in addresses):
             hits.append((i, "platform", PLATFORM_ADDRESSES[addresses[0]]))
             continue

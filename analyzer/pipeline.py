@@ -85,7 +85,8 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                     "protocol": t.protocol,
                     "port": t.port,
                     "fqdn": t.fqdn,
-                    "address": None if t.via else f.server,
+                    # Through a proxy the connection's own address is the proxy's (it is in via).
+                    "address": t.address if t.address is not None else None if t.via else f.server,
                     "count": t.requests,
                     "bytes": (f.c_bytes + f.s_bytes) if i == 0 else 0,
                     "verdict": v,
@@ -94,6 +95,9 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                     "source": t.source,
                     "via": t.via,
                     "detail": detail,
+                    # A broadcast address never answers from itself (replies come from each host's own
+                    # address, another flow): an answered flow is a unicast one behind an odd MAC.
+                    "link_broadcast": f.link_group and not f.s_packets,
                 }
             )
     return flow_rows, http_rows, observations

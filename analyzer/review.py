@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,18 @@ class Review:
     suggested: tuple[Suggestion, ...]
 
 
-def review(summary: Table, dns: Table, allowlist: Allowlist | None, options: Options) -> Review:
+def review(
+    summary: Table, dns: Table, allowlist: Allowlist | None, options: Options, link_broadcast: Iterable[str] = ()
+) -> Review:
     """Fill the review columns of ``summary`` and ``dns`` (noise; with an allowlist, status and entry);
-    return the tables and suggestions that stand on their own."""
+    return the tables and suggestions that stand on their own.  ``link_broadcast``: addresses that
+    connections reached through a link-layer broadcast or multicast (subnet broadcasts)."""
     rules = NoiseRules(include=options.include_noise, internal_domains=options.internal_domains)
     resolvers: set[str] = set()
     for row in dns.rows:
         if row["service"] == "dns":
             resolvers.update(str(s) for s in row["servers"])
-    classify(summary, dns, rules, resolvers).apply(summary, dns)
+    classify(summary, dns, rules, resolvers, link_broadcast).apply(summary, dns)
     excess: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     if allowlist is not None:

@@ -130,6 +130,9 @@ OBSERVATIONS: Columns = (
     ("source", "string"),
     ("via", "string"),
     ("detail", "string"),
+    # The connection's first packet went to a link-layer broadcast/multicast address (a subnet
+    # broadcast such as 10.0.0.255 is known by this alone): noise of kind broadcast.
+    ("link_broadcast", "bool"),
 )
 
 # Allowlist entries no observed connection matched (with an allowlist).

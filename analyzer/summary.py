@@ -12,6 +12,7 @@ from analyzer.frames import Table
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
+_ACTION_RANK = {"Deny": 0, "Unknown": 1, "Allow": 2}
 
 
 class _Group:
@@ -99,9 +100,10 @@ def summarize(obs: Table) -> Table:
             }
         )
     order = {v: i for i, v in enumerate(VERDICTS)}
+    # Deny first (what to fix), then Unknown (connections joined mid-stream), then Allow.
     out.sort(
         key=lambda r: (
-            r["action"] == "Allow",
+            _ACTION_RANK.get(r["action"], 0),
             -r["count"],
             order.get(r["verdict"], 99),
             r["fqdn"] or "",

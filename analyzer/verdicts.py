@@ -4,7 +4,10 @@
 UDP datagrams) never answered; ``reset`` RST before any data from the server;
 ``unreachable`` an ICMP destination-unreachable quoted this flow; ``tls-interrupted`` a
 ClientHello went out and no TLS came back before a reset, a close or the end of the
-capture (what SNI-filtering firewalls do); ``proxy-denied`` a proxy refused a CONNECT.
+capture (what SNI-filtering firewalls do); ``proxy-denied`` a proxy refused a CONNECT;
+``mid-stream`` the connection was already open when the capture started (no client SYN seen; for
+UDP, the server's datagram came first): a stateful firewall decides at the first packet, so what
+follows proves neither allowed nor denied, and the action is ``Unknown``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ RESET = "reset"
 UNREACHABLE = "unreachable"
 TLS_INTERRUPTED = "tls-interrupted"
 PROXY_DENIED = "proxy-denied"
-VERDICTS = (OK, NO_REPLY, RESET, UNREACHABLE, TLS_INTERRUPTED, PROXY_DENIED)
+MID_STREAM = "mid-stream"
+VERDICTS = (OK, NO_REPLY, RESET, UNREACHABLE, TLS_INTERRUPTED, PROXY_DENIED, MID_STREAM)
+# What the summary's Action column says per verdict; anything not listed is a Deny.
+ACTIONS = {OK: "Allow", MID_STREAM: "Unknown"}
 
 _ICMP4_CODES = {
     0: "net unreachable",
@@ -49,6 +55,8 @@ def verdict(flow: Flow) -> tuple[str, str]:
     """Return ``(verdict, detail)`` for a finished flow."""
     icmp = flow.icmp
     if flow.proto != PROTO_TCP:
+        if flow.server_first:
+            return MID_STREAM, "the server's datagram came first: the exchange started before the capture"
         if flow.s_packets:
             return OK, "answered"
         if icmp is not None:
@@ -59,6 +67,16 @@ def verdict(flow: Flow) -> tuple[str, str]:
             return PROXY_DENIED, f"proxy answered CONNECT with HTTP {flow.connect_status}"
         return PROXY_DENIED, f"{flow.tunnel_kind} proxy refused the request (code {flow.connect_status})"
     server_spoke = flow.synack or flow.s_packets > 0
+    if not flow.syn_count:
+        # No client SYN in the capture: the connection was open before it started (or its SYN was
+        # not captured).  Whatever follows, an answer, silence or a reset, says nothing about
+        # whether a new connection would pass: a stateful firewall decided at the SYN.  Only an
+        # ICMP error about it, with the server silent, is a finding of its own.
+        if icmp is not None and not server_spoke:
+            return UNREACHABLE, f"ICMP{'' if icmp[0] == 4 else 'v6'} {icmp_text(icmp[0], icmp[2])} from {icmp[3]}"
+        if server_spoke:
+            return MID_STREAM, "no SYN seen: open before the capture started; the server answered"
+        return MID_STREAM, "no SYN seen: open before the capture started; nothing from the server"
     if not flow.synack and flow.s_payload == 0:
         if icmp is not None:
             return UNREACHABLE, f"ICMP{'' if icmp[0] == 4 else 'v6'} {icmp_text(icmp[0], icmp[2])} from {icmp[3]}"
@@ -84,4 +102,4 @@ def verdict(flow: Flow) -> tuple[str, str]:
 
 
 def action(v: str) -> str:
-    return "Allow" if v == OK else "Deny"
+    return ACTIONS.get(v, "Deny")

@@ -97,8 +97,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             "--include-noise",
-            help="Keep a kind of noise: search-list, cluster, mdns, reverse, private, resolver, internal, platform "
-            "(repeatable).",
+            help="Keep a kind of noise: search-list, cluster, mdns, reverse, broadcast, private, resolver, internal, "
+            "platform (repeatable).",
         ),
     ] = None,
     fail_on: Annotated[

@@ -193,6 +193,24 @@ def _decode_ppp(data: bytes, off: int = 0) -> tuple[int, int]:
     return _PPP_TO_ETHER.get(_U16.unpack_from(data, off)[0], 0), off + 2
 
 
+# Linux cooked capture packet types (the kernel's PACKET_BROADCAST and PACKET_MULTICAST): what the
+# receiving host saw; an outgoing packet is PACKET_OUTGOING (4) whatever its destination.
+_SLL_GROUP_TYPES = (1, 2)
+
+
+def link_group(linktype: int, data: bytes, off: int = 0) -> bool:
+    """Whether the frame at ``off`` went to a link-layer broadcast or multicast address: the group
+    bit of an Ethernet destination (ff:ff:ff:ff:ff:ff included), or an SLL/SLL2 packet type of
+    broadcast or multicast.  Other link types carry no destination: False."""
+    if linktype == LINKTYPE_ETHERNET:
+        return off < len(data) and bool(data[off] & 1)
+    if linktype == LINKTYPE_LINUX_SLL:
+        return off + 2 <= len(data) and data[off] == 0 and data[off + 1] in _SLL_GROUP_TYPES
+    if linktype == LINKTYPE_LINUX_SLL2:
+        return off + 11 <= len(data) and data[off + 10] in _SLL_GROUP_TYPES
+    return False
+
+
 def decode_link(linktype: int, data: bytes) -> tuple[int, int]:
     """Return ``(ethertype, offset)`` of the network-layer packet inside ``data``."""
     if linktype == LINKTYPE_ETHERNET:

@@ -38,6 +38,7 @@ VERDICT_COLOURS: dict[str, str] = {
     "unreachable": "#82071e",
     "tls-interrupted": "#8250df",
     "proxy-denied": "#bf3989",
+    "mid-stream": "#9a6700",
 }
 OTHER_COLOUR = "#6e7781"
 VERDICT_MEANING = {
@@ -47,6 +48,7 @@ VERDICT_MEANING = {
     "unreachable": "ICMP unreachable",
     "tls-interrupted": "cut after the TLS ClientHello",
     "proxy-denied": "refused by the proxy",
+    "mid-stream": "open before the capture: unknown",
 }
 
 SOURCE_MEANING = {
@@ -170,7 +172,7 @@ def _chip(verdict: object) -> str:
 
 
 def _action(action: object) -> str:
-    cls = "deny" if str(action) == "Deny" else "allow"
+    cls = {"Deny": "deny", "Unknown": "unknown"}.get(str(action), "allow")
     return f'<span class="act act-{cls}">{esc(action)}</span>'
 
 
@@ -342,7 +344,8 @@ def _legend() -> str:
 
 def _summary(ctx: _Ctx) -> str:
     rows_in = list(enumerate(ctx.doc["summary"]))
-    rows_in.sort(key=lambda ir: ir[1].get("action") != "Deny")  # stable: Deny first, analyzer order kept
+    # Stable: Deny first, then Unknown (joined mid-stream), then Allow, analyzer order kept.
+    rows_in.sort(key=lambda ir: {"Deny": 0, "Unknown": 1}.get(str(ir[1].get("action")), 2))
     cols = [
         _Col("Action", "action"),
         _Col("Verdict", "verdict"),
@@ -371,7 +374,7 @@ def _summary(ctx: _Ctx) -> str:
         first = f'<span title="{esc(_abs_time(r.get("first_seen")))}">{_offset(off)}</span>'
         rows.append(
             [
-                (_action(r.get("action")), "0" if r.get("action") == "Deny" else "1"),
+                (_action(r.get("action")), {"Deny": "0", "Unknown": "0.5"}.get(str(r.get("action")), "1")),
                 (_chip(r.get("verdict")), None),
                 (name, esc(_name_of(r) if r.get("fqdn") else "~" + _name_of(r))),
                 (esc(r.get("protocol")), None),

@@ -23,6 +23,7 @@ VERDICT_STYLE = {
     "unreachable": "red",
     "tls-interrupted": "magenta",
     "proxy-denied": "red",
+    "mid-stream": "yellow",
 }
 
 

@@ -54,6 +54,9 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         fqdn: str | None = row["fqdn"]
         addresses: list[str] = row["addresses"]
         protocol, port, verdict = str(row["protocol"]), int(row["port"]), str(row["verdict"])
+        # Only a Deny is a finding against the firewall: a connection joined mid-stream (Unknown)
+        # proves neither that the rule works nor that it does not.
+        denied = row["action"] == "Deny"
         if fqdn:
             contacted.add(fqdn)
         name_hits = index.matches(fqdn, addresses)  # in entry order: it decides which entry is named
@@ -63,7 +66,7 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         if full:
             entry = entries[full[0]]
             row["entry"], row["entry_line"] = _entry_label(entry), entry.line
-            if verdict != "ok":
+            if denied:
                 row["status"] = "blocked-but-allowed"
                 row["reason"] = (
                     f"allowed by {entry.pattern} ({_protocols_text(entry)}) yet the capture shows "
@@ -87,8 +90,10 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
             )
         else:
             reason = f"no entry matches {fqdn}"
-        if verdict != "ok":
+        if denied:
             reason += f"; the capture shows {verdict}, a likely cause of the failed install"
+        elif verdict != "ok":
+            reason += f"; the capture shows {verdict}: open before the capture started, its outcome unknown"
         row["status"], row["reason"] = "missing", reason
     qnames = dns.column("qname")
     asked = set(qnames)
