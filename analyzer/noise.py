@@ -12,6 +12,7 @@ link-layer broadcast or multicast address, such as a NetBIOS query to a subnet b
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,13 +63,28 @@ _PRIVATE_MASKS = {
 _GROUP_MASKS = {v: [(int(n.network_address), int(n.netmask)) for n in _GROUP_NETS if n.version == v] for v in (4, 6)}
 
 
-def _in(text: str, masks: dict[int, list[tuple[int, int]]]) -> bool:
+@lru_cache(maxsize=65536)
+def _address_value(text: str) -> tuple[int, int] | None:
+    """(IP version, integer value) of an address, or None.  inet_pton first: the addresses come from
+    our own decoders in canonical form, and it is twenty times faster than ipaddress' parser."""
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        try:
+            return version, int.from_bytes(socket.inet_pton(family, text), "big")
+        except OSError:
+            continue
     try:
-        addr = ipaddress.ip_address(text)
+        addr = ipaddress.ip_address(text)  # what inet_pton refuses but ipaddress reads (a scoped IPv6)
     except ValueError:
+        return None
+    return addr.version, int(addr)
+
+
+def _in(text: str, masks: dict[int, list[tuple[int, int]]]) -> bool:
+    found = _address_value(text)
+    if found is None:
         return False
-    value = int(addr)
-    return any(value & mask == base for base, mask in masks[addr.version])
+    version, value = found
+    return any(value & mask == base for base, mask in masks[version])
 
 
 @lru_cache(maxsize=65536)
