@@ -132,7 +132,7 @@ def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> R
 
 def lint(allowlist: Allowlist, options: Options | None = None) -> LintReport:
     """The allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate, invalid entries."""
-    from analyzer.review import lint_rows
+    from analyzer.allowlist.lint import lint as lint_rows
 
     dialect = (options or Options()).dialect
     return LintReport(_allowlist_info(allowlist, dialect), Table("lint", lint_rows(allowlist, dialect)))

@@ -39,13 +39,5 @@ def review(
     findings: list[dict[str, Any]] = []
     if allowlist is not None:
         excess = diff(summary, dns, allowlist, options.dialect)
-        findings = lint_rows(allowlist, options.dialect)
+        findings = lint(allowlist, options.dialect)
     return Review(Table("excess", excess), Table("lint", findings), suggest(summary))
-
-
-def lint_rows(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
-    """Lint findings as rows of the ``lint`` table (schema column order)."""
-    return [
-        {"entry": f["entry"], "file": f["file"], "line": f["line"], "problem": f["problem"], "detail": f["detail"]}
-        for f in lint(allowlist, dialect)
-    ]

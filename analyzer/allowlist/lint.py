@@ -39,14 +39,15 @@ def _samples(entry: Entry, dialect: str) -> list[str]:
 
 
 def lint(allowlist: Allowlist, dialect: str) -> list[dict[str, Any]]:
+    """The findings as rows of the ``lint`` table (analyzer.schema column order)."""
     findings: list[dict[str, Any]] = []
 
     def add(e: Entry, problem: str, detail: str) -> None:
-        findings.append({"entry": e.pattern, "line": e.line, "file": e.file, "problem": problem, "detail": detail})
+        findings.append({"entry": e.pattern, "file": e.file, "line": e.line, "problem": problem, "detail": detail})
 
     for bad in allowlist.invalid:  # lines the reader could not take as entries at all
         findings.append(
-            {"entry": bad.text, "line": bad.line, "file": bad.file, "problem": "invalid", "detail": bad.problem}
+            {"entry": bad.text, "file": bad.file, "line": bad.line, "problem": "invalid", "detail": bad.problem}
         )
     entries = [e for e in allowlist.entries if e.kind in ("fqdn", "pattern")]
     valid: list[Entry] = []
