@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -252,29 +254,34 @@ def _check_output(fmt: Format, output: Path | None, several: bool) -> None:
         return
     if str(output).startswith("/dev/") and not several and fmt != Format.parquet:
         return  # /dev/stdout, /dev/null: written as given
-    if several or fmt == Format.parquet:
+    if several or fmt == Format.parquet:  # a directory, made with its parents when missing
         if output.exists() and not output.is_dir():
             raise _fail(f"-o {output}: exists and is not a directory (this output is one file per table or capture)")
-        parent = output if output.exists() else output.parent
+        probe = output
+        while not probe.exists():
+            probe = probe.parent
     else:
         if output.is_dir():
             raise _fail(f"-o {output}: is a directory; give a file name")
-        parent = output.parent
-    if not parent.exists() and not several and fmt != Format.parquet:
-        raise _fail(f"-o {output}: no such directory {parent}")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
+        probe = output.parent
+        if not probe.exists():
+            raise _fail(f"-o {output}: no such directory {probe}")
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise _fail(f"-o {output}: cannot write in {probe}")
 
 
-def _render(result: Report, fmt: Format, output: Path | None, lint_rows: bool = False) -> None:
+@contextmanager
+def _writing(output: Path | None) -> Iterator[None]:
+    """A write that fails (a full disk, a closed pipe) is one line and exit 2, like every bad input."""
     try:
-        _render_to(result, fmt, output, lint_rows)
+        yield
     except OSError as exc:
-        where = output if output is not None else "stdout"
-        raise _fail(f"cannot write {where}: {exc.strerror or exc}") from None
+        raise _fail(f"cannot write {output or 'stdout'}: {exc.strerror or exc}") from None
+
+
+def _render(result: Report, fmt: Format, output: Path | None, lint_rows: bool = False) -> None:
+    with _writing(output):
+        _render_to(result, fmt, output, lint_rows)
 
 
 def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool) -> None:
@@ -449,22 +456,21 @@ def lint_command(
 
         from reports import table
 
-        if output is None:
-            table.render_lint(findings, Console())
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                table.render_lint(findings, Console(file=fh, width=200, force_terminal=False))
+        with _writing(output):
+            if output is None:
+                table.render_lint(findings, Console())
+            else:
+                with output.open("w", encoding="utf-8") as fh:
+                    table.render_lint(findings, Console(file=fh, width=200, force_terminal=False))
 
 
 def _write(text: str, output: Path | None) -> None:
-    try:
+    with _writing(output):
         if output is None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
             output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"cannot write {output or 'stdout'}: {exc.strerror or exc}") from None
 
 
 def _progress_fn() -> ProgressFn:
