@@ -392,12 +392,13 @@ def export_command(
     if to not in exports.TARGETS:
         raise _fail(f"unknown export target {to!r}: choose one of {', '.join(exports.TARGETS)}")
     _check_output(Format.md, output, several=False)  # one text file, checked before the analysis
-    report = _analyze(capture, None, _options("azure", internal_domain, None), False)
     from reports.safe import terminal
 
-    for note in exports.notes(report, to):
+    report = _analyze(capture, None, _options("azure", internal_domain, None), False)
+    written = exports.build(report, to)
+    for note in written.notes:
         typer.echo(f"egress: warning: {terminal(note)}", err=True)
-    _write(exports.render(report, to), output)
+    _write(written.text, output)
 
 
 @app.command("lint")

@@ -10,6 +10,7 @@ format has them (the CLI also says them on stderr: JSON has no comments).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from analyzer.allowlist.formats.markdown import export_request
 from analyzer.allowlist.formats.text import export_text
@@ -17,7 +18,7 @@ from analyzer.firewalls import aws, azure, cilium, squid
 from analyzer.firewalls.destinations import Destinations, is_dns_name, justified, notes
 from analyzer.report import Report
 
-__all__ = ["COMMENTS", "TARGETS", "is_dns_name", "notes", "render"]
+__all__ = ["COMMENTS", "TARGETS", "Export", "build", "is_dns_name", "notes", "render"]
 
 WRITERS: dict[str, Callable[[Destinations], str]] = {
     "request-md": export_request,
@@ -34,12 +35,24 @@ TARGETS = tuple(WRITERS)
 COMMENTS = {"request-md": "", "azure-bicep": "// ", "cilium": "# ", "squid": "# ", "text": "# "}
 
 
-def render(report: Report, target: str) -> str:
-    text = WRITERS[target](justified(report))
+@dataclass(frozen=True, slots=True)
+class Export:
+    text: str
+    notes: tuple[str, ...]  # what the text leaves out or qualifies, and why (also in its comments)
+
+
+def build(report: Report, target: str) -> Export:
+    dest = justified(report)
+    found = notes(report, target, dest)
+    text = WRITERS[target](dest)
     prefix = COMMENTS.get(target)
-    found = notes(report, target)
-    if prefix is None or not found:
-        return text
-    if target == "request-md":
-        return text + "\n## Not in this request\n\n" + "\n\n".join(found) + "\n"
-    return text + "".join(f"{prefix}{n}\n" for n in found)
+    if prefix is not None and found:
+        if target == "request-md":
+            text += "\n## Not in this request\n\n" + "\n\n".join(found) + "\n"
+        else:
+            text += "".join(f"{prefix}{n}\n" for n in found)
+    return Export(text, tuple(found))
+
+
+def render(report: Report, target: str) -> str:
+    return build(report, target).text

@@ -69,10 +69,11 @@ def app_protocol(protocol: str, port: int) -> str | None:
     return None
 
 
-def notes(report: Report, target: str) -> list[str]:
+def notes(report: Report, target: str, dest: Destinations | None = None) -> list[str]:
     """Every destination the capture justifies that the export leaves out or writes with a caveat, and why.
 
     Comment-capable formats carry these as comments; the CLI also says them on stderr (JSON has no comments).
+    ``dest`` is :func:`justified` of the report, when the caller has it already.
     """
     out: list[str] = []
     invalid: dict[str, int] = {}
@@ -92,7 +93,7 @@ def notes(report: Report, target: str) -> list[str]:
         out.append(
             f"not exported: {n} name(s) on {where} that are not valid DNS names (the analysis report lists them)"
         )
-    dest = justified(report)
+    dest = dest or justified(report)
     names, addresses = dest.names, dest.addresses
     if target == "squid":
         out += [f"not proxied by squid, needs a firewall rule: {n} {t}/{p}" for n, _, t, p in names if t != "TCP"]
