@@ -26,7 +26,7 @@ from typing import Any
 
 from analyzer.report import LintReport, Report
 from analyzer.schema import SCHEMA_VERSION
-from reports.display import noise_label, short_list
+from reports.display import MAX_ADDRESSES_SHOWN, noise_label, short_list
 from reports.jsondoc import TABLE_ORDER, tail
 from reports.safe import html_text as esc
 from reports.safe import visible as clean
@@ -162,9 +162,12 @@ def _host(name: object) -> str:
     return f'<span class="{cls}">{text}</span>'
 
 
-def _addresses(value: object) -> str:
-    parts = [p for p in str(value or "").split(", ") if p]
-    return "<br>".join(_host(p) for p in parts)
+def _addresses(addresses: Sequence[str], limit: int = MAX_ADDRESSES_SHOWN) -> str:
+    """One address a line, the first ``limit`` of them and then how many more."""
+    parts = [_host(a) for a in addresses[:limit]]
+    if len(addresses) > limit:
+        parts.append(_host(f"+{len(addresses) - limit} more"))
+    return "<br>".join(parts)
 
 
 def _chip(verdict: object) -> str:
@@ -367,9 +370,9 @@ def _summary(ctx: _Ctx) -> str:
             name += f' <span class="src" title="{esc(SOURCE_MEANING.get(source, source))}">{esc(source)}</span>'
         if i in ctx.noise_rows:
             name += ' <span class="tag">noise</span>'
-        addr = _addresses(r.get("address"))
-        if r.get("via"):
-            addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {_host(r["via"])}'
+        addr = _addresses(r["addresses"])
+        if r["vias"]:
+            addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {_host(short_list(r["vias"]))}'
         off = ctx.offset(r.get("first_seen"))
         first = f'<span title="{esc(_abs_time(r.get("first_seen")))}">{_offset(off)}</span>'
         rows.append(
@@ -909,7 +912,7 @@ def _view(report: Report) -> dict[str, Any]:
         doc[name] = [dict(r) for r in report.table(name)]
     doc.update(tail(report))
     for r in doc["summary"]:
-        r["address"], r["via"] = short_list(r["addresses"]), short_list(r["vias"])
+        r["address"] = short_list(r["addresses"])  # the name of a row without one (timeline, charts)
     if report.allowlist is not None:
 
         def rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
