@@ -108,10 +108,6 @@ class Report:
     def table(self, name: str) -> Table:
         return self.tables[name]
 
-    def arrow(self, name: str) -> Any:
-        """The table as a ``pyarrow.Table`` with its declared schema."""
-        return self.tables[name].to_arrow()
-
     # Views over the review columns, in table order.
 
     def egress(self) -> list[dict[str, Any]]:
