@@ -16,6 +16,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from analyzer.frames import Table
 
@@ -195,8 +196,12 @@ class NoiseVerdicts:
 
     def apply(self, summary: Table, dns: Table) -> None:
         """Write the verdicts into the ``noise`` and ``noise_reason`` columns of both tables."""
-        for r in dns.rows:
-            r["noise"], r["noise_reason"] = self.names.get(r["qname"], (None, None))
+        names = self.names
+
+        def noise(r: dict[str, Any]) -> None:
+            r["noise"], r["noise_reason"] = names.get(r["qname"], (None, None))
+
+        dns.update(noise)  # a spilled DNS table takes it as its rows stream back
         rows = summary.rows
         for idx, kind, reason in self.summary_rows:
             rows[idx]["noise"], rows[idx]["noise_reason"] = kind, reason

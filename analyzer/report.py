@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.frames import Table
+from analyzer.spill import SpillDir
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,8 @@ class Report:
     lint: Table  # the allowlist's own problems (empty without an allowlist)
     suggested: tuple[Suggestion, ...] = ()
     allowlist: AllowlistInfo | None = None
+    # Where tables too large to hold wait on disk (analyzer.spill); removed with the report.
+    spill: SpillDir | None = field(default=None, repr=False, compare=False)
     tables: dict[str, Table] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,12 @@ class Report:
 
     def table(self, name: str) -> Table:
         return self.tables[name]
+
+    def close(self) -> None:
+        """Remove the spill files now rather than when the report is collected (its spilled tables
+        cannot be read afterwards)."""
+        if self.spill is not None:
+            self.spill.cleanup()
 
     # Views over the review columns, in table order.
 
@@ -131,7 +140,7 @@ class Report:
         """Names resolved but never connected to, one row per name (the first of its lookups)."""
         seen: set[str] = set()
         out = []
-        for r in self.dns.rows:
+        for r in self.dns:
             if r["status"] == "dns-only" and r["qname"] not in seen:
                 seen.add(r["qname"])
                 out.append(r)
@@ -140,7 +149,7 @@ class Report:
     def noise(self) -> list[NoiseItem]:
         """What was left out: noise DNS names (sorted, once each), then noise summary rows in summary order."""
         names: dict[str, NoiseItem] = {}
-        for r in self.dns.rows:
+        for r in self.dns:
             if r["noise"] is not None and r["qname"] not in names:
                 names[r["qname"]] = NoiseItem(r["qname"], r["noise"], r["noise_reason"])
         out = [names[n] for n in sorted(names)]
@@ -152,4 +161,4 @@ class Report:
         return out
 
     def noise_names(self) -> set[str]:
-        return {r["qname"] for r in self.dns.rows if r["noise"] is not None}
+        return {r["qname"] for r in self.dns if r["noise"] is not None}

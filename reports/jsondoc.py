@@ -25,7 +25,7 @@ TABLE_ORDER = ("summary", "flows", "http", "dns", "parse_errors", "excess", "lin
 def json_rows(table: Table) -> Iterator[dict[str, Any]]:
     """The table's rows as JSON values: timestamps as ISO-8601 text, on copies (the table keeps its integers)."""
     stamps = table.timestamp_columns
-    for row in table.rows:
+    for row in table:
         r = dict(row)
         for col in stamps:
             r[col] = iso(r[col])
