@@ -87,6 +87,7 @@ class Sink:
     async def close_body(self, final: bool = True) -> None:
         """The body ended: sniff what a short body held, then write the rest.  ``final``: no more bytes
         will come (a raw upload, or the last part of a resumable one); else a later part sniffs again."""
+        final = final or self.written + self._pending_len >= self.limit  # nothing more may come
         if self.kind is None:
             self.kind = sniff(self.head + b"".join(self._pending), final=final)
         await self.flush()

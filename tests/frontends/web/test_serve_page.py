@@ -13,7 +13,7 @@ import pytest
 from fixtures.builders.packets import established, write_frames
 from tests.frontends.web.conftest import ALLOWLIST, TOKEN_A, Server, copy_capture
 from tests.frontends.web.test_serve_api import cli
-from tests.support.paths import HOSTILE, ROOT, SUNBEAM
+from tests.support.paths import CAPTURES, HOSTILE, ROOT, SUNBEAM
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "upload-page.png"
@@ -136,3 +136,35 @@ def test_a_capture_without_names_gets_a_diagnosis(server: Server, watched: Watch
     assert watched.page.is_visible("#diagnosis")
     assert watched.page.text_content("#diagnosis-lines").startswith("1 external destination(s) by address only")
     assert watched.errors == []
+
+
+def test_drop_a_file_and_resume_after_a_cut(server: Server, watched: Watched) -> None:
+    """A file dropped on the page; its first PATCH is cut by the network: the page asks HEAD and goes on."""
+    page = watched.page
+    cut: list[str] = []
+
+    def flaky(route: Any) -> None:
+        if route.request.method == "PATCH" and not cut:
+            cut.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/*", flaky)
+    watched.sign_in(server)
+    page.select_option("#allowlist", "")
+    data = list((CAPTURES / "tls-port-5000.pcap").read_bytes())
+    page.evaluate(
+        """bytes => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], "dropped.pcap"));
+            document.getElementById("drop").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        data,
+    )
+    page.wait_for_selector("#result", state="visible", timeout=90_000)
+    assert cut, "the first PATCH was not cut"
+    assert page.text_content("#result-title", timeout=1000).startswith("dropped.pcap: ")
+    # The cut request is the one console error expected: the browser reports the failed PATCH.
+    assert all("ERR_CONNECTION_RESET" in e for e in watched.errors), watched.errors
