@@ -22,6 +22,7 @@ from itertools import repeat
 from typing import BinaryIO
 
 from analyzer.allowlist.model import Allowlist, AllowlistError
+from analyzer.diagnosis import diagnose
 from analyzer.errors import CaptureError, InputError, OptionsError
 from analyzer.frames import Table
 from analyzer.options import Options
@@ -47,6 +48,7 @@ __all__ = [
     "Suggestion",
     "analyze",
     "analyze_many",
+    "diagnose",
     "lint",
     "read_allowlist",
     "reviewed",

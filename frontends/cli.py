@@ -480,6 +480,12 @@ def _progress_fn() -> ProgressFn:
     return StderrProgress()
 
 
+# The upload service: its options and code live in frontends/web (imported only when it runs).
+from frontends.web.cli import serve  # noqa: E402
+
+app.command("serve")(serve)
+
+
 def main() -> None:
     try:
         app()
