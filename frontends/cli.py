@@ -480,6 +480,12 @@ def _progress_fn() -> ProgressFn:
     return StderrProgress()
 
 
+from frontends.nightly import drift_command, nightly_command  # noqa: E402  (they use the helpers above)
+
+app.command("nightly")(nightly_command)
+app.command("drift")(drift_command)
+
+
 def main() -> None:
     try:
         app()
