@@ -182,3 +182,21 @@ def test_help_has_an_example(command: str) -> None:
     for option in ("--history", "--fail-on", "--format", "--profile", "--baseline-nights", "--suppressions"):
         assert option in output
     assert "<bool>" not in output
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "table", "parquet"])
+def test_analyze_keeps_same_named_captures_apart_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """``egress analyze a/out.pcap b/out.pcap -o DIR`` once wrote one report over the other and exited 0."""
+    a = nights.night_folder(nights.NIGHT1, tmp_path) / "host-a" / "out.pcap"
+    b = a.parent.parent / "host-b" / "out.pcap"
+    out = tmp_path / "reports"
+    status, output = _run("analyze", str(a), str(b), "--format", fmt, "-o", str(out))
+    assert status == 0, output
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    if fmt == "parquet":
+        assert {w.split("/")[0] for w in written} == {"host-a"} | {"host-b"}
+        assert {w.rsplit("/", 1)[0] for w in written} == {"host-a/out.pcap", "host-b/out.pcap"}
+    else:
+        ext = "txt" if fmt == "table" else fmt
+        assert written == [f"host-a/out.pcap.{ext}", f"host-b/out.pcap.{ext}"]
+        assert (out / f"host-a/out.pcap.{ext}").read_text() != (out / f"host-b/out.pcap.{ext}").read_text()

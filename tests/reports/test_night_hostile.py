@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -83,3 +85,19 @@ def test_terminal_is_inert(report: NightReport) -> None:
     table.render(report, console, ("new",))
     out = console.export_text()
     assert "\x1b" not in out and "<script>alert(1)</script>.evil.example" in out
+
+
+def test_html_in_chromium_runs_nothing_and_draws_timeline(report: NightReport, browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "drift.html"
+    page.write_text(html.render(report, ("new",)), encoding="utf-8")
+    browser.get(page.as_uri())
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # no CSP violation either
+    shown = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#drift-table tbody td:nth-child(3)")]
+    assert sorted(n for n in shown if n in _hostile_names()) == sorted(_hostile_names())
+    squares = browser.find_elements(By.CSS_SELECTOR, "#timeline svg rect")
+    assert len(squares) == 2 * len({r["name"] for r in report.timeline})  # two nights per name
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it is what raises when there is no alert
