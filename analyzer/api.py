@@ -199,6 +199,7 @@ def nightly(
     night: str | None = None,
     profile: str | None = None,
     reanalyse: bool = False,
+    jobs: int | None = None,
     executor: str = "local",
     scheduler: str | None = None,
     baseline_nights: int = 7,
@@ -211,15 +212,18 @@ def nightly(
     ``night`` defaults to today (YYYY-MM-DD), ``profile`` to the captures' folder name.  The night's
     run replaces an earlier run of the same night; a capture stored before with the same SHA-256,
     allowlist and options is not analysed again unless ``reanalyse``.  ``executor="local"`` uses
-    :func:`analyze_many` (``options.jobs`` processes); ``"dask"`` maps the analysis over the
-    ``distributed`` cluster at ``scheduler``.  A capture that cannot be read is a row with its
-    one-line error (``NightReport.errors()``); the others still land.  Two runs of one history never
-    mix: the second waits up to ``lock_timeout`` seconds, then raises :class:`InputError`.
+    :func:`analyze_many` (``jobs`` processes, else ``options.jobs``, else every core); ``"dask"``
+    maps the analysis over the ``distributed`` cluster at ``scheduler``.  A capture that cannot be
+    read is a row with its one-line error (``NightReport.errors()``); the others still land.  Two
+    runs of one history never mix: the second waits up to ``lock_timeout`` seconds, then raises
+    :class:`InputError`.
     """
     from analyzer.history import runner
     from analyzer.history.collect import CaptureResult, from_item
 
     options = options or Options()
+    if jobs is not None:
+        options = dataclasses.replace(options, jobs=jobs)  # validated again by Options
     sup = _suppressions(suppressions)
     _check_window(baseline_nights)
     if executor not in EXECUTORS:

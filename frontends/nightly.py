@@ -119,6 +119,7 @@ def nightly_command(
     """
     from analyzer.api import InputError, nightly
     from frontends import cli
+    from reports.safe import terminal
 
     fmt = _format(fmt, output)
     cli._check_output(cli.Format.md, output, several=False)  # one file, checked before the analysis
@@ -146,7 +147,7 @@ def nightly_command(
     except InputError as exc:
         if cli._state["debug"]:
             raise
-        raise cli._fail(str(exc)) from None
+        raise cli._fail(terminal(str(exc))) from None
     _finish(report, fmt, output, gates)
 
 
@@ -171,6 +172,7 @@ def drift_command(
     """
     from analyzer.api import InputError, drift
     from frontends import cli
+    from reports.safe import terminal
 
     fmt = _format(fmt, output)
     cli._check_output(cli.Format.md, output, several=False)
@@ -186,7 +188,7 @@ def drift_command(
     except InputError as exc:
         if cli._state["debug"]:
             raise
-        raise cli._fail(str(exc)) from None
+        raise cli._fail(terminal(str(exc))) from None
     _finish(report, fmt, output, tuple(g.value for g in fail_on or []))
 
 

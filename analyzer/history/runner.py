@@ -14,7 +14,6 @@ from analyzer.history import drift as drift_mod
 from analyzer.history import lock, manifest, query, store
 from analyzer.history.collect import (
     CaptureResult,
-    capture_result,
     find_captures,
     history_names,
     settings_fingerprint,
@@ -93,10 +92,13 @@ def run_night(
         shas = hashes(paths)
         stored = {} if reanalyse else query.stored_captures(root, live.runs, settings)
         first_path: dict[str, str] = {}
+        unreadable = []  # could not even be hashed: the analysis gives the one-line reason
         for path, sha in zip(paths, shas, strict=True):
-            if sha is not None and sha not in stored:
+            if sha is None:
+                unreadable.append(path)
+            elif sha not in stored:
                 first_path.setdefault(sha, path)
-        todo = list(first_path.values())
+        todo = [*first_path.values(), *unreadable]
         results = dict(zip(todo, analyse(todo), strict=True))
         run = store.new_run_id()
         writer = store.RunWriter(root, profile, night, run)
@@ -156,7 +158,7 @@ def _captures_rows(
             "warnings": [],
         }
         if sha is None:
-            row["error"] = capture_result(path, None, _no_options()).error or f"{path}: cannot read"
+            row["error"] = results[path].error or f"{path}: cannot read"
         elif sha in stored:
             s = stored[sha]
             row.update(
@@ -171,12 +173,6 @@ def _captures_rows(
             )  # fmt: skip
         rows.append(row)
     return rows
-
-
-def _no_options() -> Options:
-    from analyzer.options import Options
-
-    return Options(jobs=1)
 
 
 def _size(path: str) -> int | None:

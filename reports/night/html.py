@@ -76,7 +76,7 @@ def timeline_svg(report: NightReport) -> str:
         seen[r["name"]][r["night"]] = r
     drifting = [r["name"] for r in report.drift.rows if r["name"] in seen]
     names = list(dict.fromkeys([*drifting, *sorted(seen)]))[:TIMELINE_MAX_NAMES]
-    width = LABEL_WIDTH + len(nights) * (CELL + GAP) + 10
+    width = LABEL_WIDTH + len(nights) * (CELL + GAP) + 60  # room for the last night's slanted label
     height = TOP + len(names) * (CELL + GAP) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '

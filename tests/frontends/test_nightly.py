@@ -200,3 +200,24 @@ def test_analyze_keeps_same_named_captures_apart_in_every_format(tmp_path: Path,
         ext = "txt" if fmt == "table" else fmt
         assert written == [f"host-a/out.pcap.{ext}", f"host-b/out.pcap.{ext}"]
         assert (out / f"host-a/out.pcap.{ext}").read_text() != (out / f"host-b/out.pcap.{ext}").read_text()
+
+
+def test_a_hostile_folder_name_in_an_error_is_inert(tmp_path: Path) -> None:
+    folder = tmp_path / "job\x1b[2J|<b>"
+    folder.mkdir()
+    proc = egress("nightly", str(folder), "--history", str(tmp_path / "h"), "--profile", "lab")
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr and "job\\x1b[2J|<b>: no captures found" in proc.stderr
+
+
+def test_an_unreadable_capture_is_a_row_with_its_reason(tmp_path: Path) -> None:
+    import os
+
+    folder = nights.night_folder(nights.NIGHT1, tmp_path / "captures")
+    locked = folder / "host-b" / "out.pcap"
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):
+        pytest.skip("running as root: a mode-0 file is still readable")
+    status, output = _run("nightly", str(folder), "--history", str(tmp_path / "h"), "-f", "json")
+    assert status == 2
+    assert f"{locked}: permission denied" in output

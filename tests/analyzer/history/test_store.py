@@ -158,6 +158,7 @@ def test_a_folder_that_is_not_a_history_is_refused_and_left_alone(tmp_path: Path
         ({"executor": "spark"}, "unknown executor"),
         ({"executor": "dask"}, "needs --scheduler"),
         ({"baseline_nights": 0}, "at least 1"),
+        ({"jobs": 0}, "jobs must be a whole number"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, kwargs: dict[str, object], message: str) -> None:
