@@ -485,6 +485,11 @@ from frontends.web.cli import serve  # noqa: E402
 
 app.command("serve")(serve)
 
+from frontends.nightly import drift_command, nightly_command  # noqa: E402  (they use the helpers above)
+
+app.command("nightly")(nightly_command)
+app.command("drift")(drift_command)
+
 
 def main() -> None:
     try:
