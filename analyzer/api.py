@@ -22,8 +22,11 @@ from itertools import repeat
 from typing import BinaryIO
 
 from analyzer.allowlist.model import Allowlist, AllowlistError
+from analyzer.diagnosis import diagnose
 from analyzer.errors import CaptureError, InputError, OptionsError
 from analyzer.frames import Table
+from analyzer.history.model import NightReport
+from analyzer.history.suppressions import Suppression
 from analyzer.options import Options
 from analyzer.progress import ProgressFn
 from analyzer.report import AllowlistInfo, CaptureInfo, LintReport, NoiseItem, Report, Suggestion
@@ -39,6 +42,7 @@ __all__ = [
     "CaptureInfo",
     "InputError",
     "LintReport",
+    "NightReport",
     "NoiseItem",
     "Options",
     "OptionsError",
@@ -47,7 +51,10 @@ __all__ = [
     "Suggestion",
     "analyze",
     "analyze_many",
+    "diagnose",
+    "drift",
     "lint",
+    "nightly",
     "read_allowlist",
     "reviewed",
 ]
@@ -180,6 +187,109 @@ def _one(path: str, allowlist: Allowlist | None, options: Options) -> BatchItem:
         return BatchItem(path, analyze(path, allowlist=allowlist, options=options), None)
     except InputError as exc:
         return BatchItem(path, None, str(exc))
+
+
+EXECUTORS = ("local", "dask")
+
+
+def nightly(
+    captures: Sequence[str | os.PathLike[str]],
+    *,
+    history: str | os.PathLike[str],
+    allowlist: Allowlist | None = None,
+    options: Options | None = None,
+    night: str | None = None,
+    profile: str | None = None,
+    reanalyse: bool = False,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    baseline_nights: int = 7,
+    suppressions: str | os.PathLike[str] | None = None,
+    lock_timeout: float = 600.0,
+) -> NightReport:
+    """Analyse a night's captures (files, or folders walked for captures) into the ``history`` folder
+    and compare the night with its profile's baseline.
+
+    ``night`` defaults to today (YYYY-MM-DD), ``profile`` to the captures' folder name.  The night's
+    run replaces an earlier run of the same night; a capture stored before with the same SHA-256,
+    allowlist and options is not analysed again unless ``reanalyse``.  ``executor="local"`` uses
+    :func:`analyze_many` (``jobs`` processes, else ``options.jobs``, else every core); ``"dask"``
+    maps the analysis over the ``distributed`` cluster at ``scheduler``.  A capture that cannot be
+    read is a row with its one-line error (``NightReport.errors()``); the others still land.  Two
+    runs of one history never mix: the second waits up to ``lock_timeout`` seconds, then raises
+    :class:`InputError`.
+    """
+    from analyzer.history import runner
+    from analyzer.history.collect import CaptureResult, from_item
+
+    options = options or Options()
+    if jobs is not None:
+        options = dataclasses.replace(options, jobs=jobs)  # validated again by Options
+    sup = _suppressions(suppressions)
+    _check_window(baseline_nights)
+    if executor not in EXECUTORS:
+        raise OptionsError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+    if not captures:
+        raise OptionsError("no captures given")
+    common = {
+        "allowlist": allowlist,
+        "options": options,
+        "night": night,
+        "profile": profile,
+        "reanalyse": reanalyse,
+        "lock_timeout": lock_timeout,
+        "baseline_nights": baseline_nights,
+        "suppressions": sup,
+    }
+    if executor == "local":
+
+        def local(paths: list[str]) -> list[CaptureResult]:
+
+            return [from_item(item) for item in analyze_many(paths, allowlist=allowlist, options=options)]
+
+        return runner.run_night(captures, history, analyse=local, hashes=runner.local_hashes, **common)  # type: ignore[arg-type]
+    if not scheduler:
+        raise OptionsError("--executor dask needs --scheduler (tcp://HOST:8786)")
+    from analyzer.history.cluster import connect
+
+    with connect(scheduler, allowlist, options) as cluster:
+        return runner.run_night(captures, history, analyse=cluster.analyse, hashes=cluster.hashes, **common)  # type: ignore[arg-type]
+
+
+def drift(
+    history: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    night: str | None = None,
+    from_night: str | None = None,
+    baseline_nights: int = 7,
+    suppressions: str | os.PathLike[str] | None = None,
+) -> NightReport:
+    """Compare a stored night (default: the profile's last) with the ``baseline_nights`` before it, or
+    with ``from_night`` alone, without analysing anything.  ``profile`` may be left out when the
+    history holds one."""
+    from analyzer.history import runner
+
+    sup = _suppressions(suppressions)
+    _check_window(baseline_nights)
+    return runner.drift_report(
+        history, profile=profile, night=night, from_night=from_night, baseline_nights=baseline_nights,
+        suppressions=sup,
+    )  # fmt: skip
+
+
+def _check_window(baseline_nights: int) -> None:
+    if isinstance(baseline_nights, bool) or not isinstance(baseline_nights, int) or baseline_nights < 1:
+        raise OptionsError(f"baseline nights must be a whole number of at least 1, not {baseline_nights!r}")
+
+
+def _suppressions(path: str | os.PathLike[str] | None) -> tuple[Suppression, ...]:
+    if path is None:
+        return ()
+    from analyzer.history.suppressions import read
+
+    return read(path)
 
 
 def _label(source: Source) -> str:

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.allowlist.diff import diff
-from analyzer.allowlist.lint import lint
 from analyzer.allowlist.model import Allowlist
 from analyzer.allowlist.suggest import suggest
 from analyzer.frames import Table
@@ -38,6 +36,10 @@ def review(
     excess: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     if allowlist is not None:
+        # Imported here: a run without an allowlist needs neither (nor the matchers they load).
+        from analyzer.allowlist.diff import diff
+        from analyzer.allowlist.lint import lint
+
         excess = diff(summary, dns, allowlist, options.dialect)
         findings = lint(allowlist, options.dialect)
     return Review(Table("excess", excess), Table("lint", findings), suggest(summary))

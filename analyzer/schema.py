@@ -163,7 +163,69 @@ TABLES: dict[str, Columns] = {
     "lint": LINT,
     "observations": OBSERVATIONS,
 }
-ALL = TABLES
+
+# The nightly history (analyzer/history): per run, one row per capture with its provenance, then
+# the report tables of each capture keyed by the capture's SHA-256 (a capture stored twice under
+# two paths keeps one copy of its rows).
+HISTORY_CAPTURES: Columns = (
+    ("sha256", "string"),
+    ("path", "string"),  # the absolute path the capture was read from
+    ("name", "string"),  # relative to the run's common folder: host-a/out.pcap (same base names stay apart)
+    ("size", "int64"),
+    ("packets", "int64"),
+    ("first_ts", "timestamp"),
+    ("last_ts", "timestamp"),
+    ("truncated", "bool"),
+    ("tool_version", "string"),
+    ("settings", "string"),  # fingerprint of the allowlist and options the capture was reviewed with
+    ("reused", "bool"),  # rows copied from an earlier run (same SHA-256 and settings), not analysed again
+    ("error", "string"),  # the one-line reason when the capture could not be read (no rows then)
+    ("warnings", "list<string>"),
+)
+HISTORY_KEY: Columns = (("sha256", "string"),)
+# Report tables the history keeps, each stored as ``<table>.parquet`` with HISTORY_KEY in front.
+HISTORY_STORED = ("observations", "summary", "dns", "excess", "lint")
+
+# The morning report's drift items: one row per change between a night and its baseline.
+DRIFT: Columns = (
+    ("class", "string"),  # new, gone, newly-blocked, unblocked, port-change, regression, unused-entry, flapping,
+    # expired-suppression
+    ("name", "string"),  # the fqdn (the address when none was seen); the entry or pattern for the last two classes
+    ("ports", "list<string>"),  # TCP/443, UDP/123: tonight's (the last night's for gone)
+    ("baseline_ports", "list<string>"),
+    ("first_night", "string"),  # YYYY-MM-DD the name was first seen in the window
+    ("last_night", "string"),  # YYYY-MM-DD the name was last seen
+    ("nights_seen", "int32"),  # nights of the window (baseline and tonight) the name was seen
+    ("nights", "int32"),  # nights in the window
+    ("verdict", "string"),  # last verdict (the worst of the night's connections)
+    ("previous_verdict", "string"),  # its verdict on the last baseline night it was seen
+    ("action", "string"),
+    ("status", "string"),  # allowlist status tonight: covered, blocked-but-allowed, missing
+    ("entry", "string"),  # the allowlist entry involved
+    ("entry_line", "int32"),
+    ("captures", "list<string>"),  # the captures (history names) that show it
+    ("suppressed", "bool"),  # matched a live suppression: reported, never gated
+    ("reason", "string"),  # the suppression's reason
+    ("expires", "string"),  # the suppression's expiry, YYYY-MM-DD
+)
+
+# Per name and night across the window: what the HTML timeline draws.
+TIMELINE: Columns = (
+    ("name", "string"),
+    ("night", "string"),
+    ("ports", "list<string>"),
+    ("verdict", "string"),
+    ("action", "string"),
+    ("count", "int64"),
+)
+
+HISTORY: dict[str, Columns] = {
+    "history_captures": HISTORY_CAPTURES,
+    **{f"history_{name}": (*HISTORY_KEY, *TABLES[name]) for name in HISTORY_STORED},
+    "drift": DRIFT,
+    "timeline": TIMELINE,
+}
+ALL = {**TABLES, **HISTORY}
 
 
 @cache

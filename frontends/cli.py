@@ -480,6 +480,17 @@ def _progress_fn() -> ProgressFn:
     return StderrProgress()
 
 
+# The upload service: its options and code live in frontends/web (imported only when it runs).
+from frontends.web.cli import serve  # noqa: E402
+
+app.command("serve")(serve)
+
+from frontends.nightly import drift_command, nightly_command  # noqa: E402  (they use the helpers above)
+
+app.command("nightly")(nightly_command)
+app.command("drift")(drift_command)
+
+
 def main() -> None:
     try:
         app()

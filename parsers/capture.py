@@ -56,7 +56,9 @@ _IDB_MIN = PCAPNG_BLOCK_HEADER + 8  # link type, reserved, snap length
 _PACKET_BLOCKS = (6, 2, 3)  # enhanced, obsolete and simple packet blocks
 
 
-@dataclass(frozen=True, slots=True)
+# One per packet: slotted but not frozen (a frozen dataclass's __init__ sets each field through
+# object.__setattr__, several times the cost). Treated as read-only all the same.
+@dataclass(slots=True)
 class Frame:
     """One captured record. ``ts_ns`` is nanoseconds since the epoch."""
 

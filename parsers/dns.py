@@ -75,14 +75,16 @@ def rcode_name(rcode: int) -> str:
     return RCODE_NAMES.get(rcode, f"RCODE{rcode}")
 
 
-@dataclass(frozen=True, slots=True)
+# Built for every DNS message: slotted but not frozen (a frozen dataclass's __init__ sets each
+# field through object.__setattr__, several times the cost). Treated as read-only all the same.
+@dataclass(slots=True)
 class Question:
     name: str
     qtype: int
     qclass: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResourceRecord:
     name: str
     rtype: int
@@ -92,7 +94,7 @@ class ResourceRecord:
     value: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DnsMessage:
     id: int
     is_response: bool

@@ -24,7 +24,9 @@ _UDP = struct.Struct("!HHH")
 _PORTS = struct.Struct("!HH")
 
 
-@dataclass(frozen=True, slots=True)
+# One per packet: slotted but not frozen (a frozen dataclass's __init__ sets each field through
+# object.__setattr__, several times the cost). Treated as read-only all the same.
+@dataclass(slots=True)
 class TCPSegment:
     sport: int
     dport: int
@@ -35,14 +37,14 @@ class TCPSegment:
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UDPDatagram:
     sport: int
     dport: int
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ICMPError:
     """An ICMP(v6) error about an earlier packet, with that packet's quoted 5-tuple."""
 

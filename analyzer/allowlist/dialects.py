@@ -9,7 +9,7 @@ tests/analyzer/allowlist/test_dialects.py hold the vendors' own examples.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from analyzer import firewalls
 from analyzer.allowlist.patterns import EXACT, Dialect, InvalidPattern, Matcher, never
@@ -26,17 +26,25 @@ __all__ = [
     "matches",
 ]
 
-_REGISTRY: dict[str, Dialect] = {d.name: d for d in (*firewalls.DIALECTS, EXACT)}
-DIALECTS = tuple(_REGISTRY)
+DIALECTS: tuple[str, ...] = (*firewalls.DIALECT_HOMES, EXACT.name)
 DEFAULT_DIALECT = "azure"
+
+
+@cache
+def _dialect(name: str) -> Dialect | None:
+    """The dialect called ``name``, its vendor module imported on first use; None if unknown."""
+    if name == EXACT.name:
+        return EXACT
+    return firewalls.dialect(name) if name in firewalls.DIALECT_HOMES else None
 
 
 @lru_cache(maxsize=65536)
 def compile_pattern(dialect: str, pattern: str) -> Matcher:
     """A matcher for ``pattern`` (lower-case) in ``dialect``; raises InvalidPattern."""
-    if dialect not in _REGISTRY:
+    found = _dialect(dialect)
+    if found is None:
         raise ValueError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
-    return _REGISTRY[dialect].compile(pattern.lower().rstrip("."))
+    return found.compile(pattern.lower().rstrip("."))
 
 
 def matcher_or_never(dialect: str, pattern: str) -> tuple[Matcher, str | None]:
@@ -52,7 +60,7 @@ def matches(dialect: str, pattern: str, name: str) -> bool:
 
 
 def is_wildcard(dialect: str, pattern: str) -> bool:
-    found = _REGISTRY.get(dialect)
+    found = _dialect(dialect)
     return found.is_wildcard(pattern) if found is not None else "*" in pattern
 
 

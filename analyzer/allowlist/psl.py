@@ -1,27 +1,69 @@
-"""The Public Suffix List from tldextract's bundled snapshot: never fetched, the tool runs air-gapped."""
+"""The Public Suffix List, read from the snapshot that ships inside the tldextract package.
+
+Never fetched: the tool runs air-gapped.  Nor is tldextract imported: importing it loads requests,
+urllib3 and filelock (~70 ms of every run's start) for a list we only look names up in.  The
+lookups here apply the list the way tldextract does with its private section on (``s3.amazonaws.com``
+is a suffix like ``co.uk``), which tests/analyzer/allowlist/test_psl.py checks against tldextract
+itself on every rule of the list.  The list is read on first use, so a run that looks nothing up
+does not pay for it.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from urllib.parse import scheme_chars
 
-import tldextract
+SNAPSHOT = ".tld_set_snapshot"
+_PRIVATE_SECTION = "// ===BEGIN PRIVATE DOMAINS==="
+# A rule starts its line and ends at the first blank; comment lines start with "//".
+_RULE_RE = re.compile(r"^[.*!]*\w\S*", re.MULTILINE)
+_SCHEME_CHARS = frozenset(scheme_chars)
+# Full stops other scripts write between labels (ideographic, fullwidth, halfwidth).
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+@dataclass(frozen=True, slots=True)
+class SuffixList:
+    """The rules as written (``co.uk``, ``*.ck``, ``!www.ck``) of each section, and for lookups
+    ``tails``: every rule and every rule minus leading labels (``uk`` for ``co.uk``), i.e. each
+    node of the tree of labels a lookup walks from the right."""
+
+    public: frozenset[str]
+    private: frozenset[str]
+    tails: frozenset[str]
+
+
+def snapshot_path() -> Path:
+    """The snapshot file inside the installed tldextract package (found without importing it)."""
+    spec = find_spec("tldextract")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the tldextract package (it ships the Public Suffix List snapshot) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / SNAPSHOT
 
 
 @lru_cache(maxsize=1)
-def extractor() -> tldextract.TLDExtract:
-    # suffix_list_urls=() and no cache directory: only the snapshot shipped inside the package is read.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
-
-
-@lru_cache(maxsize=1)
-def _suffix_sets() -> tuple[frozenset[str], frozenset[str]]:
-    inner = extractor()._get_tld_extractor()
-    return frozenset(inner.public_tlds), frozenset(inner.private_tlds)
+def suffix_list() -> SuffixList:
+    text = snapshot_path().read_text(encoding="utf-8")
+    public_text, _, private_text = text.partition(_PRIVATE_SECTION)
+    public = frozenset(_RULE_RE.findall(public_text))
+    private = frozenset(_RULE_RE.findall(private_text))
+    tails: set[str] = set()
+    for rule in public | private:
+        tails.add(rule)
+        dot = rule.find(".")
+        while dot >= 0:
+            tails.add(rule[dot + 1 :])
+            dot = rule.find(".", dot + 1)
+    return SuffixList(public, private, frozenset(tails))
 
 
 def is_public_suffix(name: str) -> bool:
     """An ICANN suffix such as ``com`` or ``co.uk``: anyone can register names under it."""
-    public, _ = _suffix_sets()
+    public = suffix_list().public
     return name in public or ("*." + name.split(".", 1)[-1] in public and "." in name)
 
 
@@ -41,9 +83,8 @@ def _private_under() -> dict[str, set[str]]:
     """Each domain -> the private suffixes at or below it, so lint does not scan the whole private
     section once per wildcard entry: ``s`` is under ``d`` when ``s`` without its ``*.`` is ``d``
     or ``s`` ends in ``.d``, so file ``s`` under both kinds of key."""
-    _, private = _suffix_sets()
     under: dict[str, set[str]] = {}
-    for suffix in private:
+    for suffix in suffix_list().private:
         under.setdefault(suffix.lstrip("*."), set()).add(suffix)
         rest = suffix
         while "." in rest:
@@ -54,8 +95,73 @@ def _private_under() -> dict[str, set[str]]:
 
 @lru_cache(maxsize=65536)
 def registrable_domain(name: str) -> str:
-    """``a.b.example.co.uk`` -> ``example.co.uk``; private-section suffixes count as suffixes."""
-    ext = extractor()(name)
-    if ext.domain and ext.suffix:
-        return f"{ext.domain}.{ext.suffix}"
-    return name
+    """``a.b.example.co.uk`` -> ``example.co.uk``; private-section suffixes count as suffixes.
+
+    ``name`` itself when it has no label left of a suffix, no known suffix, or is an address.
+    """
+    host = _host(name)
+    if host is None:
+        return name
+    labels = host.translate(_DOTS).split(".")
+    start = _suffix_start(labels)
+    if not start or not labels[start - 1]:
+        return name
+    return ".".join(labels[start - 1 :])
+
+
+def _host(text: str) -> str | None:
+    """The host part of ``text``, cut the way tldextract cut it (so that grouping by registrable
+    domain did not change when we stopped using it): a scheme, a path, user info and a port are
+    dropped, and trailing dots.  None for a bracketed IPv6 literal."""
+    slashes = text.find("//")
+    if slashes == 0:
+        text = text[2:]
+    elif slashes >= 2 and text[slashes - 1] == ":" and _SCHEME_CHARS.issuperset(text[: slashes - 1]):
+        text = text[slashes + 2 :]
+    authority = text.partition("/")[0].partition("?")[0].partition("#")[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("[") and "]" in host:
+        return None
+    return host.partition(":")[0].strip().rstrip(".\u3002\uff0e\uff61")
+
+
+def _suffix_start(labels: list[str]) -> int | None:
+    """Index of the first label of the public suffix of ``labels``, or None when no rule applies.
+
+    Walks the labels from the right while the labels so far are a tail of some rule, remembering
+    the last place a whole rule ended.  Where the walk cannot go on, a ``*`` rule at that place
+    takes one more label (unless a ``!`` exception names it) and decides.
+    """
+    tails = suffix_list().tails
+    found: int | None = None
+    matched = ""
+    for i in range(len(labels) - 1, -1, -1):
+        label = _decode(labels[i])
+        longer = f"{label}.{matched}" if matched else label
+        if longer in tails:
+            matched = longer
+            if _is_rule(longer):
+                found = i
+            continue
+        if (f"*.{matched}" if matched else "*") in tails:
+            return i + 1 if (f"!{label}.{matched}" if matched else f"!{label}") in tails else i
+        break
+    return found
+
+
+def _is_rule(tail: str) -> bool:
+    psl = suffix_list()
+    return tail in psl.public or tail in psl.private
+
+
+def _decode(label: str) -> str:
+    """A label as the list writes it: lower case, and Unicode for an IDNA ``xn--`` label."""
+    lowered = label.lower()
+    if lowered.startswith("xn--"):
+        import idna  # only for these labels: its tables cost a few ms to load
+
+        try:
+            return str(idna.decode(lowered))
+        except (UnicodeError, IndexError):
+            pass
+    return lowered

@@ -21,9 +21,10 @@ from analyzer.allowlist.formats.csvfile import CSV_DEST, csv_columns
 from analyzer.allowlist.formats.markdown import is_table_start
 from analyzer.allowlist.model import Allowlist, AllowlistError
 
-# The registry: format name -> reader, in the order the command line lists them.
-_REGISTRY: dict[str, Format] = {f.name: f for f in (markdown.FORMAT, text.FORMAT, *firewalls.FORMATS, csvfile.FORMAT)}
-FORMATS: tuple[str, ...] = tuple(_REGISTRY)
+# The generic formats; the vendors' are found by name in analyzer.firewalls (loaded when used).
+_GENERIC: dict[str, Format] = {f.name: f for f in (markdown.FORMAT, text.FORMAT, csvfile.FORMAT)}
+# Every format name, in the order the command line lists them.
+FORMATS: tuple[str, ...] = (markdown.FORMAT.name, text.FORMAT.name, *firewalls.FORMAT_HOMES, csvfile.FORMAT.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,7 +44,8 @@ def parse_allowlist(text: str, file: str, fmt: str | None = None) -> Allowlist:
     if fmt is not None and fmt not in FORMATS:
         raise AllowlistError(file, None, f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     doc = Doc(file, text.replace("\r\n", "\n").replace("\r", "\n"))
-    chosen = _REGISTRY[fmt or detect_format(doc.text)]
+    name = fmt or detect_format(doc.text)
+    chosen = _GENERIC[name] if name in _GENERIC else firewalls.allowlist_format(name)
     chosen.read(doc)
     if doc.invalid and (not doc.entries or (fmt is not None and len(doc.invalid) > len(doc.entries))):
         # Nothing valid, or mostly invalid under a forced --allowlist-format: the file is broken

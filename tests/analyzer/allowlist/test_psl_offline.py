@@ -17,8 +17,8 @@ def test_suffix_lookups_work_with_the_network_forbidden(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    psl.extractor.cache_clear()
-    psl._suffix_sets.cache_clear()
+    psl.suffix_list.cache_clear()
+    psl.registrable_domain.cache_clear()
     assert psl.registrable_domain("a.b.example.co.uk") == "example.co.uk"
     assert psl.registrable_domain("bucket.s3.amazonaws.com") == "bucket.s3.amazonaws.com"
     assert psl.is_public_suffix("com") and psl.is_public_suffix("co.uk")

@@ -1,0 +1,251 @@
+"""``egress nightly`` and ``egress drift``: the CI lab's night of captures into a history, and the morning report.
+
+Thin like the rest of the CLI: options are parsed here, :func:`analyzer.api.nightly` and
+:func:`analyzer.api.drift` do the work, a renderer of ``reports.night`` writes the report.  Exit
+codes: 0 nothing gated, 1 a ``--fail-on`` class found, 2 bad input (a capture that cannot be read
+among good ones is 2 too, after the others are stored and the report written).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from analyzer.api import NightReport
+
+
+class NightFormat(StrEnum):
+    table = "table"
+    md = "md"
+    html = "html"
+    json = "json"
+    junit = "junit"
+
+
+class DriftGate(StrEnum):
+    new = "new"
+    blocked = "blocked"
+    regression = "regression"
+    gone = "gone"
+    missing = "missing"
+
+
+class Executor(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+_SUFFIXES = {".json": NightFormat.json, ".md": NightFormat.md, ".html": NightFormat.html, ".xml": NightFormat.junit}
+
+History = Annotated[Path, typer.Option("--history", help="The history folder (made on the first night).")]
+FormatOpt = Annotated[
+    NightFormat | None,
+    typer.Option("--format", "-f", help="table, md, html, json or junit (default: from the -o extension, else table)."),
+]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")]
+FailOnOpt = Annotated[
+    list[DriftGate] | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when the drift has new names, newly blocked names (regressions too), regressions (blocked "
+        "although allowed), gone names, or names missing from the allowlist (repeatable).",
+    ),
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="The install or variant the baseline belongs to.")]
+WindowOpt = Annotated[
+    int, typer.Option("--baseline-nights", min=1, help="Nights before the compared one that form the baseline.")
+]
+SuppressOpt = Annotated[
+    Path | None,
+    typer.Option("--suppressions", help="YAML file of accepted drift (name/pattern, class, reason, expires)."),
+]
+
+
+def nightly_command(
+    captures: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="CAPTURES...",
+            help="Capture files and/or folders (walked recursively for .pcap, .pcapng, .cap and .gz).",
+        ),
+    ],
+    history: History,
+    allowlist: Annotated[
+        list[Path] | None,
+        typer.Option("--allowlist", "-a", help="Requested allowlist (any supported format); repeat to merge."),
+    ] = None,
+    allowlist_format: Annotated[
+        str | None, typer.Option(help="Force the allowlist format instead of detecting it.")
+    ] = None,
+    dialect: Annotated[
+        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
+    ] = "azure",
+    internal_domain: Annotated[
+        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
+    ] = None,
+    night: Annotated[str | None, typer.Option("--night", help="The night, YYYY-MM-DD (default: today).")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="The install or variant the baseline belongs to (default: the folder name)."),
+    ] = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
+    executor: Annotated[
+        Executor, typer.Option("--executor", help="local (all cores) or dask (a distributed cluster).")
+    ] = Executor.local,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, tcp://HOST:8786 (--executor dask).")
+    ] = None,
+    reanalyse: Annotated[
+        bool, typer.Option("--reanalyse", help="Analyse captures again even when the history holds them.")
+    ] = False,
+    baseline_nights: WindowOpt = 7,
+    suppressions: SuppressOpt = None,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another run of this history.")
+    ] = 600.0,
+) -> None:
+    """Analyse a night's captures into the history and report what drifted from the profile's baseline:
+    new, gone, newly blocked, unblocked and flapping names, port changes, regressions, unused entries.
+
+    Example: egress nightly lab/sunbeam/ --history /srv/egress-history -a request.md -o drift.xml --fail-on regression
+    """
+    from analyzer.api import InputError, nightly
+    from frontends import cli
+    from reports.safe import terminal
+
+    fmt = _format(fmt, output)
+    cli._check_output(cli.Format.md, output, several=False)  # one file, checked before the analysis
+    gates = tuple(g.value for g in fail_on or [])
+    for gate in ("missing", "regression"):
+        if gate in gates and not allowlist:
+            raise cli._fail(f"--fail-on {gate} needs --allowlist")
+    options = cli._options(dialect, internal_domain, None, jobs)
+    rules = cli._read_allowlist(allowlist, allowlist_format)
+    try:
+        report = nightly(
+            captures,
+            history=history,
+            allowlist=rules,
+            options=options,
+            night=night,
+            profile=profile,
+            reanalyse=reanalyse,
+            executor=executor.value,
+            scheduler=scheduler,
+            baseline_nights=baseline_nights,
+            suppressions=suppressions,
+            lock_timeout=lock_timeout,
+        )
+    except InputError as exc:
+        if cli._state["debug"]:
+            raise
+        raise cli._fail(terminal(str(exc))) from None
+    _finish(report, fmt, output, gates)
+
+
+def drift_command(
+    history: History,
+    from_night: Annotated[
+        str | None, typer.Option("--from", help="Compare with this stored night alone (default: the baseline).")
+    ] = None,
+    to_night: Annotated[
+        str | None, typer.Option("--to", help="The stored night to report on (default: the last).")
+    ] = None,
+    profile: ProfileOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    baseline_nights: WindowOpt = 7,
+    suppressions: SuppressOpt = None,
+) -> None:
+    """Report the drift between stored nights of the history, without analysing anything again.
+
+    Example: egress drift --history /srv/egress-history --profile sunbeam --from 2026-11-30 --to 2026-12-01 --format md
+    """
+    from analyzer.api import InputError, drift
+    from frontends import cli
+    from reports.safe import terminal
+
+    fmt = _format(fmt, output)
+    cli._check_output(cli.Format.md, output, several=False)
+    try:
+        report = drift(
+            history,
+            profile=profile,
+            night=to_night,
+            from_night=from_night,
+            baseline_nights=baseline_nights,
+            suppressions=suppressions,
+        )
+    except InputError as exc:
+        if cli._state["debug"]:
+            raise
+        raise cli._fail(terminal(str(exc))) from None
+    _finish(report, fmt, output, tuple(g.value for g in fail_on or []))
+
+
+def _format(fmt: NightFormat | None, output: Path | None) -> NightFormat:
+    from frontends import cli
+
+    implied = None if output is None else _SUFFIXES.get(output.suffix.lower())
+    if fmt is None:
+        return implied or NightFormat.table
+    if implied is not None and implied != fmt:
+        raise cli._fail(f"--format {fmt.value} but -o {output} looks like {implied.value}: give one or make them agree")
+    return fmt
+
+
+def _finish(report: NightReport, fmt: NightFormat, output: Path | None, gates: tuple[str, ...]) -> None:
+    from frontends import cli
+    from reports.safe import terminal
+
+    _render(report, fmt, output, gates)
+    for row in report.errors():
+        typer.echo(f"egress: error: {terminal(row['error'])}", err=True)
+    if report.errors():
+        raise typer.Exit(cli.EXIT_BAD_INPUT)
+    failing = report.gated(gates)
+    if failing:
+        typer.echo(f"egress: failing: {len(failing)} drift item(s) of --fail-on {'/'.join(gates)}", err=True)
+        raise typer.Exit(cli.EXIT_FINDINGS)
+
+
+def _render(report: NightReport, fmt: NightFormat, output: Path | None, gates: tuple[str, ...]) -> None:
+    from frontends import cli
+
+    if fmt == NightFormat.table:
+        import os
+
+        from rich.console import Console
+
+        from reports.night import table
+
+        with cli._writing(output):
+            if output is not None:
+                with output.open("w", encoding="utf-8") as fh:
+                    table.render(report, Console(file=fh, width=200, force_terminal=False), gates)
+            else:
+                console = Console()
+                if not console.is_terminal and "COLUMNS" not in os.environ:
+                    console = Console(width=200)
+                table.render(report, console, gates)
+        return
+    if fmt == NightFormat.json:
+        from reports.night.jsondoc import render
+    elif fmt == NightFormat.md:
+        from reports.night.markdown import render
+    elif fmt == NightFormat.html:
+        from reports.night.html import render
+    else:
+        from reports.night.junit import render
+    cli._write(render(report, gates), output)
+    if output is not None and sys.stderr.isatty():
+        typer.echo(f"wrote {output}", err=True)

@@ -1,0 +1,123 @@
+"""A real `egress serve` on 127.0.0.1: started as a subprocess on a free port, stopped by the test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.paths import REPLAY, ROOT
+
+TOKEN_A = "token-alice-0123456789abcdef"
+TOKEN_B = "token-bob-fedcba9876543210xyz"
+ALLOWLIST = REPLAY / "sunbeam.allowlist.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bearer(token: str = TOKEN_A) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Server:
+    """One server process; ``restart`` runs a new one on the same data folder."""
+
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.tokens = root / "tokens.txt"
+        self.tokens.write_text(f"# test tokens\n{TOKEN_A}\n{TOKEN_B}\n")
+        self.args = args
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = root / "server.log"
+        self.start()
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [
+            sys.executable, "-c", "from frontends.cli import main; main()", "serve",
+            "--data", str(self.data), "--token-file", str(self.tokens), "--port", str(self.port),
+            "--allowlist", f"sunbeam={ALLOWLIST}", *self.args,
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"egress serve exited {self.proc.returncode}: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("egress serve did not answer within 60 s")
+
+    def client(self, token: str | None = TOKEN_A, timeout: float = 60) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=bearer(token) if token else {}, timeout=timeout)
+
+    def workers(self) -> list[int]:
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def files(self) -> set[str]:
+        """Every file under the data folder except the database's own."""
+        return {
+            str(p.relative_to(self.data)) for p in self.data.rglob("*") if p.is_file() and "egress.sqlite" not in p.name
+        }
+
+
+def wait_done(client: httpx.Client, status_url: str, timeout: float = 90) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(status_url).json()
+        if state["status"] in ("done", "failed"):
+            return dict(state)
+        time.sleep(0.1)
+    raise AssertionError(f"{status_url} still {state['status']} after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("serve")
+    srv = Server(root, "--workers", "2", "--max-upload", "64M")
+    yield srv
+    srv.stop()
+
+
+def copy_capture(source: Path, folder: Path, name: str | None = None) -> Path:
+    """The capture under ``name`` in ``folder``: the CLI run there labels it as the upload's name does."""
+    target = folder / (name or source.name)
+    shutil.copyfile(source, target)
+    return target
