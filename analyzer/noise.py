@@ -170,9 +170,13 @@ def search_list_expansions(dns: Table) -> dict[str, str]:
     ``api.charmhub.io.maas`` failing next to a lookup of ``api.charmhub.io`` is the resolver's
     search list at work (``search maas`` in resolv.conf), not a destination the install needs.
     """
-    names = set(dns.column("qname"))
+    names: set[str] = set()
+    failed: set[str] = set()
+    for r in dns:  # one pass: a large capture's DNS table is streamed back from disk on each
+        names.add(r["qname"])
+        if r["rcode"] in ("NXDOMAIN", "SERVFAIL", "REFUSED"):
+            failed.add(r["qname"])
     out: dict[str, str] = {}
-    failed = {r["qname"] for r in dns if r["rcode"] in ("NXDOMAIN", "SERVFAIL", "REFUSED")}
     for qname in sorted(failed):
         labels = qname.split(".")
         for i in range(len(labels) - 1, 0, -1):

@@ -233,3 +233,23 @@ def test_a_spilled_table_keeps_the_table_surface() -> None:
     report = pickle.loads(pickle.dumps(spilled))
     assert not report.flows.spilled and jsondoc.render(report) == jsondoc.render(held)
     assert "(spilled)" in repr(b)
+
+
+@pytest.mark.parametrize("order", ["ascending", "shuffled", "descending"])
+def test_a_sink_gives_its_rows_in_key_order_however_they_came(order: str) -> None:
+    keys = list(range(1000))
+    if order == "shuffled":
+        keys = keys[::7] + [k for k in keys if k % 7]  # every run overlaps the others
+    elif order == "descending":
+        keys.reverse()
+    spill_dir = pipeline.SpillDir()
+    sink = pipeline.RowSink("parse_errors", spill_dir, run_rows=64)
+    for k in keys:
+        sink.add((k // 10, k % 10), {"frame": k, "layer": "x" * (k % 5), "reason": None if k % 3 else "r"})
+    rows = sink.finish()
+    assert not isinstance(rows, list) and rows.count == 1000
+    assert rows.in_order == (order == "ascending")  # ascending runs are read one after another
+    assert [r["frame"] for r in rows] == list(range(1000))
+    assert list(rows) == [{"frame": k, "layer": "x" * (k % 5), "reason": None if k % 3 else "r"} for k in range(1000)]
+    spill_dir.cleanup()
+    assert spill_dir.path is not None and not spill_dir.path.exists()
