@@ -150,12 +150,13 @@ def test_artesca_table_rows_are_kept_as_the_summary() -> None:
     assert [_row(r) for r in policy.summary_rules] == TABLE_ROWS
     # Each table row carries the line of its first cell, inside the table of its policy.
     lines = ARTESCA.read_text(encoding="utf-8").split("\n")
-    assert all(lines[r.line - 1].strip() in ("workload plane", "control plane") for r in policy.summary_rules)
+    assert all(lines[(r.line or 0) - 1].strip() in ("workload plane", "control plane") for r in policy.summary_rules)
 
 
 def test_artesca_rule_lines_point_at_their_line() -> None:
     lines = ARTESCA.read_text(encoding="utf-8").split("\n")
     for rule in read(ARTESCA).rules:
+        assert rule.line is not None
         assert rule.service is not None and f"(used for {rule.service})" in lines[rule.line - 1]
 
 
@@ -190,3 +191,24 @@ def test_stackato_pipe_table_reads_the_same(tmp_path: Path) -> None:
     )
     got = [(r.applies.label(), r.protocol_port(), r.source.label(), r.service, r.line) for r in read(doc).rules]
     assert got == [(CL, "TCP(:7000-7999)", CL, "kato log tail", 3), ("Controller nodes", "TCP(:4222)", CL, "NATS", 4)]
+
+
+def test_the_artesca_page_as_the_policy_of_the_fixture_cluster() -> None:
+    """The page's own rules let the joining member's etcd peer SYN in ("TCP to port(s) 2380 from control plane
+    endpoints"), so with the page as the policy the drop points elsewhere; and order decides which rule
+    allows a flow: the infra policy (order 104) allows the bootstrap node's kubelet call before the general
+    policy (order 105) would."""
+    from analyzer.api import analyze, check_ports, read_port_policy, read_roles
+    from tests.support.paths import CAPTURES, FIXTURES
+
+    got = check_ports(
+        [analyze(CAPTURES / "artesca-bootstrap.pcap")], read_port_policy(ARTESCA),
+        read_roles(FIXTURES / "portpolicy" / "artesca-bootstrap-roles.yaml"), failsafe="none",
+    )  # fmt: skip
+    rows = {(r["src"], r["dst"], r["port"]): r for r in got.flows.rows}
+    assert {r["policy"] for r in rows.values()} == {"allowed"}
+    dropped = rows[("10.0.0.7", "10.0.0.5", 2380)]
+    assert (dropped["ingress_rule"], dropped["status"]) == ("control-plane-etcd/ingress/2", "points-elsewhere")
+    assert rows[("10.0.0.5", "10.0.0.6", 10250)]["egress_rule"] == "control-plane-infra/egress/6"
+    assert rows[("10.0.0.6", "10.0.0.5", 4505)]["egress_rule"] == "control-plane-general/egress/2"
+    assert len(got.unused()) == 33 and len(got.rules) == 41

@@ -88,3 +88,22 @@ def test_calico_export_names_the_roles() -> None:
     text = export.calico_yaml(flows)
     assert 'name: observed-tcp-2380\nspec:\n  selector: "has(node-role.kubernetes.io/etcd) && ' in text
     assert text.count("kind: GlobalNetworkPolicy") == 10  # 5 ports, ingress and egress each
+
+
+def test_captures_of_several_nodes_merge_and_a_connection_counts_once(result: PortPolicyReport) -> None:
+    """The same capture given twice stands for two nodes' captures of the same connections: nothing doubles."""
+    twice = check_ports([analyze(CAPTURE), analyze(CAPTURE)], read_port_policy(POLICY), read_roles(ROLES))
+    assert twice.flows.rows == result.flows.rows
+    assert twice.captures == (str(CAPTURE), str(CAPTURE))
+
+
+def test_a_flow_from_outside_is_checked_at_ingress_only(tmp_path: Path) -> None:
+    """Without a role, 10.0.0.7 is outside: its flows to the bootstrap node get the ingress check alone."""
+    roles = tmp_path / "roles.yaml"
+    roles.write_text("10.0.0.5: [bootstrap, master, etcd, infra]\n10.0.0.6: [master, etcd]\n")
+    got = check_ports([analyze(CAPTURE)], read_port_policy(POLICY), read_roles(roles))
+    outside = [r for r in got.flows.rows if r["src"] == "10.0.0.7"]
+    assert {r["scope"] for r in outside} == {"from-outside"} and {r["egress_rule"] for r in outside} == {None}
+    salt = next(r for r in outside if r["port"] == 4505)
+    assert (salt["policy"], salt["nearest"]) == ("denied", "control-plane-bootstrap/ingress/1")  # all(): roles only
+    assert not any(r["dst"] == "10.0.0.7" for r in got.flows.rows)  # to outside: egress, the main report's

@@ -120,8 +120,8 @@ def test_kubernetes_network_policy() -> None:
     )
     assert policy.kinds == ["kubernetes"]
     assert [(r.applies.roles, r.source.kind, r.ports) for r in policy.rules] == [
-        ({"etcd"}, "roles", ((2380, 2381),)),
-        ({"etcd"}, "any", ((2380, 2381),)),
+        (frozenset({"etcd"}), "roles", ((2380, 2381),)),
+        (frozenset({"etcd"}), "any", ((2380, 2381),)),
     ]
     assert _ingress(policy, OUT, B, 2381) == (True, "etcd-peers", "rule")
 
