@@ -35,7 +35,10 @@ class Roles:
             return frozenset()
         out = set(self.addresses.get(_canonical(address), frozenset()))
         if self.networks:
-            ip = ipaddress.ip_address(address)
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:  # not an address (a flow row of another source): outside
+                return frozenset(out)
             for net, roles in self.networks:
                 if ip.version == net.version and ip in net:
                     out |= roles
