@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.allowlist.model import Allowlist, AllowlistError
 from analyzer.diagnosis import diagnose
@@ -31,6 +31,11 @@ from analyzer.options import Options
 from analyzer.progress import ProgressFn
 from analyzer.report import AllowlistInfo, CaptureInfo, LintReport, NoiseItem, Report, Suggestion
 from parsers.errors import ParseError
+
+if TYPE_CHECKING:
+    from analyzer.portpolicy.model import PortPolicy
+    from analyzer.portpolicy.report import PortPolicyReport
+    from analyzer.portpolicy.roles import Roles
 
 __all__ = [
     "Allowlist",
@@ -51,11 +56,14 @@ __all__ = [
     "Suggestion",
     "analyze",
     "analyze_many",
+    "check_ports",
     "diagnose",
     "drift",
     "lint",
     "nightly",
     "read_allowlist",
+    "read_port_policy",
+    "read_roles",
     "reviewed",
 ]
 
@@ -320,3 +328,60 @@ def _capture_error(label: str, exc: ParseError | OSError) -> CaptureError:
         if isinstance(exc, kind):
             return CaptureError(f"{label}: {text}")
     return CaptureError(f"{label}: {exc.strerror or exc}")
+
+
+# ---------------------------------------------------------------------------------------------
+# In-cluster port policy (issue 16)
+
+FAILSAFE = ("auto", "calico", "none")
+
+
+def read_port_policy(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> PortPolicy:
+    """Read one port-policy document (ARTESCA page, Stackato table, Calico or Kubernetes YAML, CSV), or
+    several merged in order; the kind is detected from the content.  Bad input raises InputError."""
+    from analyzer.portpolicy.model import PortPolicy
+    from analyzer.portpolicy.readers import read
+
+    items = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    if not items:
+        raise OptionsError("no port policy given")
+    merged = PortPolicy()
+    for item in items:
+        merged.extend(read(item))
+    if not merged.rules:
+        raise InputError(f"{items[0]}: no port rules found (a FelixConfiguration alone gives failsafe ports only)")
+    return merged
+
+
+def read_roles(path: str | os.PathLike[str]) -> Roles:
+    """The roles file (YAML): address or network -> roles."""
+    from analyzer.portpolicy.roles import read_roles as read
+
+    return read(path)
+
+
+def check_ports(
+    reports: Sequence[Report], policy: PortPolicy, roles: Roles, *, failsafe: str = "auto"
+) -> PortPolicyReport:
+    """Every flow into a node with a role (several captures merged by time) against the port policy.
+
+    ``failsafe``: ``auto`` uses a FelixConfiguration's failsafe ports when the policy files hold one,
+    else Calico's defaults; ``calico`` the defaults; ``none`` no failsafe port at all.
+    """
+    from analyzer.portpolicy.check import check
+    from analyzer.portpolicy.model import CALICO_FAILSAFE, NO_FAILSAFE
+    from analyzer.portpolicy.report import PortPolicyReport
+
+    if failsafe not in FAILSAFE:
+        raise OptionsError(f"unknown failsafe {failsafe!r}: choose one of {', '.join(FAILSAFE)}")
+    if failsafe == "none":
+        ports, said = NO_FAILSAFE, "none"
+    elif failsafe == "auto" and policy.failsafe is not None:
+        ports, said = policy.failsafe, "from-policy"
+    else:
+        ports, said = CALICO_FAILSAFE, "calico-defaults"
+    flows, rules = check(reports, policy, roles, ports)
+    return PortPolicyReport(
+        policy_files=tuple(policy.files), kinds=tuple(dict.fromkeys(policy.kinds)), roles_file=roles.file,
+        captures=tuple(r.capture.path for r in reports), failsafe=said, flows=flows, rules=rules,
+    )  # fmt: skip

@@ -225,7 +225,52 @@ HISTORY: dict[str, Columns] = {
     "drift": DRIFT,
     "timeline": TIMELINE,
 }
-ALL = {**TABLES, **HISTORY}
+# The in-cluster port check (egress analyze --port-policy, issue 16): one row per node-to-node flow
+# group (source, destination, protocol, port) with the rule that allows it or why the policy denies it,
+# and one row per policy rule, shaped like ARTESCA's role tables, with what the captures exercised.
+PORT_FLOWS: Columns = (
+    ("first_seen", "timestamp"),
+    ("scope", "string"),  # in-cluster (both ends have roles), from-outside (only the destination has)
+    ("src", "string"),
+    ("src_roles", "list<string>"),
+    ("dst", "string"),
+    ("dst_roles", "list<string>"),
+    ("protocol", "string"),  # TCP, UDP
+    ("port", "int32"),
+    ("connections", "int64"),
+    ("blocked", "int64"),  # connections the capture shows blocked (no-reply, reset, unreachable)
+    ("verdict", "string"),  # ok, or the verdict of the last blocked connection
+    ("policy", "string"),  # allowed, denied
+    ("denied_at", "string"),  # ingress, egress, egress+ingress (null when allowed)
+    ("egress_rule", "string"),  # rule id, or failsafe, not-enforced, default-deny, pass (null: no egress check)
+    ("ingress_rule", "string"),
+    ("nearest", "string"),  # the Allow rule that almost matched a denied flow (rule id)
+    ("nearest_reason", "string"),  # wrong-source, wrong-destination, wrong-node-role, wrong-roles, wrong-port
+    ("needed", "string"),  # the rule that would allow it: "ingress TCP/2380 on etcd,master from etcd,master"
+    ("status", "string"),  # ok, likely-cause (blocked, denied), points-elsewhere (blocked, allowed), denied-but-passed
+)
+PORT_RULES: Columns = (
+    ("rule", "string"),  # <policy>/<direction>/<n>: what port_flows points at
+    ("policy", "string"),
+    ("order", "string"),  # the policy's order as written (102, 100.5); null: none (evaluated last)
+    ("network", "string"),
+    ("role", "string"),  # the endpoints the policy is on: (any), In cluster, Etcd nodes
+    ("protocol_port", "string"),  # TCP(:2380), TCP(*), VRRP()
+    ("traffic_type", "string"),
+    ("direction", "string"),
+    ("source", "string"),
+    ("destination", "string"),
+    ("action", "string"),
+    ("file", "string"),
+    ("line", "int32"),
+    ("flows", "int64"),  # flow groups it allowed
+    ("connections", "int64"),
+    ("blocked", "int64"),  # of those connections, blocked all the same (the cause is elsewhere)
+    ("used", "bool"),  # false: never exercised by the captures
+)
+PORT_POLICY: dict[str, Columns] = {"port_flows": PORT_FLOWS, "port_rules": PORT_RULES}
+
+ALL = {**TABLES, **HISTORY, **PORT_POLICY}
 
 
 @cache
