@@ -6,7 +6,7 @@ Selectors become role selectors: ``all()`` is every endpoint (in cluster), ``has
 ``||`` for one of them.  Anything else (negation, ``in``, ``!=``, parentheses, named ports, ``not*`` fields)
 is refused with its line: a check that silently widened or narrowed a rule would lie.  A
 ``FelixConfiguration`` in the same file gives the failsafe ports.  The YAML shape is checked first by the
-Cilium reader's guard (depth, alias bombs).
+guard every YAML reader shares (analyzer.yamlnodes: depth, alias bombs).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-from analyzer.firewalls.cilium import _check_shape, _yline, _ymap, _yscalar, _yseq
 from analyzer.portpolicy.model import (
     ACTIONS,
     ALLOW,
@@ -30,6 +29,8 @@ from analyzer.portpolicy.model import (
     Selector,
     parse_ports,
 )
+from analyzer.yamlnodes import compose_all as compose_nodes
+from analyzer.yamlnodes import yline, ymap, yscalar, yseq
 
 if TYPE_CHECKING:
     import yaml
@@ -38,29 +39,9 @@ DETECT_RE = re.compile(r"^\s*kind:\s*['\"]?(?:GlobalNetworkPolicy|NetworkPolicy|
 _TERM_RE = re.compile(r"""^(?:has\(\s*([\w./-]+)\s*\)|([\w./-]+)\s*==\s*(?:'([^']*)'|"([^"]*)"))$""")
 
 
-class _Shape:
-    """What the Cilium reader's shape guard needs: the text and an error factory."""
-
-    def __init__(self, text: str, file: str) -> None:
-        self.text, self.file = text, file
-
-    def error(self, line: int | None, problem: str) -> PolicyError:
-        return PolicyError(self.file, line, problem)
-
-
 def compose_all(text: str, file: str) -> list[yaml.Node]:
-    """The YAML documents as composed nodes (they keep their line numbers), after the shape guard."""
-    import yaml
-
-    try:
-        _check_shape(_Shape(text, file))  # type: ignore[arg-type]
-        return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = f"YAML syntax error: {exc.problem or exc.context}"
-        raise PolicyError(file, mark.line + 1 if mark else None, problem) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(file, None, f"YAML syntax error: {exc}") from None
+    """The YAML documents as composed nodes (they keep their line numbers), after the shared shape guard."""
+    return compose_nodes(text, lambda line, problem: PolicyError(file, line, problem))
 
 
 def read(text: str, file: str) -> PortPolicy:
@@ -78,19 +59,19 @@ def _items(node: yaml.Node, file: str) -> list[yaml.Node]:
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
-        raise PolicyError(file, _yline(node), "expected a policy (a YAML mapping)")
-    top = _ymap(node)
-    if (_yscalar(top.get("kind")) or "").endswith("List"):
-        return _yseq(top.get("items"))
+        raise PolicyError(file, yline(node), "expected a policy (a YAML mapping)")
+    top = ymap(node)
+    if (yscalar(top.get("kind")) or "").endswith("List"):
+        return yseq(top.get("items"))
     return [node]
 
 
 def _document(node: yaml.Node, file: str, policy: PortPolicy) -> None:
-    top = _ymap(node)
-    kind = _yscalar(top.get("kind")) or ""
-    api = _yscalar(top.get("apiVersion")) or ""
-    name = _yscalar(_ymap(top.get("metadata")).get("name")) or "unnamed"
-    spec = _ymap(top.get("spec"))
+    top = ymap(node)
+    kind = yscalar(top.get("kind")) or ""
+    api = yscalar(top.get("apiVersion")) or ""
+    name = yscalar(ymap(top.get("metadata")).get("name")) or "unnamed"
+    spec = ymap(top.get("spec"))
     if kind == "FelixConfiguration":
         policy.failsafe = _failsafe(spec, file)
         return
@@ -101,45 +82,45 @@ def _document(node: yaml.Node, file: str, policy: PortPolicy) -> None:
     if k8s:
         _kubernetes(spec, name, file, policy)
         return
-    applies = selector(_yscalar(spec.get("selector")) or "all()", file, _yline(node))
-    order_text = _yscalar(spec.get("order"))
+    applies = selector(yscalar(spec.get("selector")) or "all()", file, yline(node))
+    order_text = yscalar(spec.get("order"))
     try:
         order = float(order_text) if order_text is not None else None
     except ValueError:
-        raise PolicyError(file, _yline(spec["order"]), f"order is not a number: {str(order_text)[:40]!r}") from None
+        raise PolicyError(file, yline(spec["order"]), f"order is not a number: {str(order_text)[:40]!r}") from None
     for direction, key in ((INGRESS, "ingress"), (EGRESS, "egress")):
-        for rule in _yseq(spec.get(key)):
+        for rule in yseq(spec.get(key)):
             policy.rules.append(_calico_rule(rule, name, order, applies, direction, file))
 
 
 def _calico_rule(node: yaml.Node, name: str, order: float | None, applies: Selector, direction: str,
                  file: str) -> Rule:  # fmt: skip
-    fields = _ymap(node)
-    line = _yline(node)
+    fields = ymap(node)
+    line = yline(node)
     for key in fields:
         if key.startswith("not") or key in ("icmp", "http", "ipVersion"):
             raise PolicyError(file, line, f"rule field {key!r} is not supported by the port check")
-    action = _yscalar(fields.get("action")) or ""
+    action = yscalar(fields.get("action")) or ""
     if action not in ACTIONS:
         raise PolicyError(file, line, f"action must be one of {', '.join(ACTIONS)}, not {action[:40]!r}")
-    src, dst = _ymap(fields.get("source")), _ymap(fields.get("destination"))
+    src, dst = ymap(fields.get("source")), ymap(fields.get("destination"))
     for end in (src, dst):
         for key in end:
             if key.startswith("not") or key in ("namespaceSelector", "serviceAccounts", "services"):
                 raise PolicyError(file, line, f"rule field {key!r} is not supported by the port check")
-    protocol = _yscalar(fields.get("protocol"))
+    protocol = yscalar(fields.get("protocol"))
     return Rule(
         name, order, applies, direction, protocol.upper() if protocol else None,
         _ports(dst.get("ports"), file, line), _end(src, file, line), _end(dst, file, line), action=action,
-        service=_yscalar(_ymap(_ymap(fields.get("metadata")).get("annotations")).get("description")),
+        service=yscalar(ymap(ymap(fields.get("metadata")).get("annotations")).get("description")),
         file=file, line=line, origin="yaml",
     )  # fmt: skip
 
 
 def _end(fields: dict[str, yaml.Node], file: str, line: int) -> Selector:
-    sel = _yscalar(fields.get("selector"))
+    sel = yscalar(fields.get("selector"))
     base = selector(sel, file, line) if sel is not None else ANY
-    nets = tuple(_net(_yscalar(n) or "", file, _yline(n)) for n in _yseq(fields.get("nets")))
+    nets = tuple(_net(yscalar(n) or "", file, yline(n)) for n in yseq(fields.get("nets")))
     if nets:
         return Selector(base.kind, base.roles, base.any_of, nets)
     return base
@@ -154,12 +135,12 @@ def _net(text: str, file: str, line: int) -> ipaddress.IPv4Network | ipaddress.I
 
 def _ports(node: yaml.Node | None, file: str, line: int) -> tuple[tuple[int, int], ...]:
     out: list[tuple[int, int]] = []
-    for item in _yseq(node):
-        text = _yscalar(item) or ""
+    for item in yseq(node):
+        text = yscalar(item) or ""
         if not re.fullmatch(r"\d+(?::\d+)?", text.strip()):
-            raise PolicyError(file, _yline(item), f"not a port or port range (named ports are not supported): "
+            raise PolicyError(file, yline(item), f"not a port or port range (named ports are not supported): "
                               f"{text[:40]!r}")  # fmt: skip
-        out += parse_ports(text, file, _yline(item))
+        out += parse_ports(text, file, yline(item))
     return tuple(out)
 
 
@@ -192,12 +173,12 @@ def selector(text: str, file: str, line: int | None) -> Selector:
 def _failsafe(spec: dict[str, yaml.Node], file: str) -> Failsafe:
     def ports(key: str) -> tuple[tuple[str, int], ...]:
         out = []
-        for item in _yseq(spec.get(key)):
-            fields = _ymap(item)
-            proto = (_yscalar(fields.get("protocol")) or "tcp").upper()
-            port = _yscalar(fields.get("port")) or ""
+        for item in yseq(spec.get(key)):
+            fields = ymap(item)
+            proto = (yscalar(fields.get("protocol")) or "tcp").upper()
+            port = yscalar(fields.get("port")) or ""
             if not port.isdigit() or int(port) > 65535:
-                raise PolicyError(file, _yline(item), f"{key}: not a port: {port[:20]!r}")
+                raise PolicyError(file, yline(item), f"{key}: not a port: {port[:20]!r}")
             out.append((proto, int(port)))
         return tuple(out)
 
@@ -208,23 +189,23 @@ def _kubernetes(spec: dict[str, yaml.Node], name: str, file: str, policy: PortPo
     """Kubernetes NetworkPolicy: allow rules only, no order (the union of every policy's rules)."""
     applies = _label_selector(spec.get("podSelector"), file)
     for direction, key, peers_key in ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to")):
-        for rule in _yseq(spec.get(key)):
-            fields = _ymap(rule)
-            line = _yline(rule)
-            peers = [_peer(p, file) for p in _yseq(fields.get(peers_key))] or [ANY]
-            port_specs: list[yaml.Node | None] = list(_yseq(fields.get("ports"))) or [None]
+        for rule in yseq(spec.get(key)):
+            fields = ymap(rule)
+            line = yline(rule)
+            peers = [_peer(p, file) for p in yseq(fields.get(peers_key))] or [ANY]
+            port_specs: list[yaml.Node | None] = list(yseq(fields.get("ports"))) or [None]
             for peer in peers:
                 for ps in port_specs:
-                    p = _ymap(ps)
-                    protocol = (_yscalar(p.get("protocol")) or "TCP").upper() if ps is not None else None
+                    p = ymap(ps)
+                    protocol = (yscalar(p.get("protocol")) or "TCP").upper() if ps is not None else None
                     ports: tuple[tuple[int, int], ...] = ()
                     if "port" in p:
-                        text = _yscalar(p["port"]) or ""
-                        end = _yscalar(p.get("endPort"))
+                        text = yscalar(p["port"]) or ""
+                        end = yscalar(p.get("endPort"))
                         if not text.isdigit() or (end is not None and not end.isdigit()):
-                            raise PolicyError(file, _yline(p["port"]), f"not a port (named ports are not supported): "
+                            raise PolicyError(file, yline(p["port"]), f"not a port (named ports are not supported): "
                                               f"{text[:40]!r}")  # fmt: skip
-                        ports = parse_ports(f"{text}-{end}" if end else text, file, _yline(p["port"]))
+                        ports = parse_ports(f"{text}-{end}" if end else text, file, yline(p["port"]))
                     src, dst = (peer, ANY) if direction == INGRESS else (ANY, peer)
                     policy.rules.append(
                         Rule(name, None, applies, direction, protocol, ports, src, dst, action=ALLOW, file=file,
@@ -233,22 +214,22 @@ def _kubernetes(spec: dict[str, yaml.Node], name: str, file: str, policy: PortPo
 
 
 def _label_selector(node: yaml.Node | None, file: str) -> Selector:
-    fields = _ymap(node)
-    labels = _ymap(fields.get("matchLabels"))
+    fields = ymap(node)
+    labels = ymap(fields.get("matchLabels"))
     if "matchExpressions" in fields:
-        raise PolicyError(file, _yline(fields["matchExpressions"]), "matchExpressions are not supported")
+        raise PolicyError(file, yline(fields["matchExpressions"]), "matchExpressions are not supported")
     if not labels:
         return CLUSTER
-    return Selector("roles", frozenset(role_of(k, _yscalar(v)) for k, v in labels.items()))
+    return Selector("roles", frozenset(role_of(k, yscalar(v)) for k, v in labels.items()))
 
 
 def _peer(node: yaml.Node, file: str) -> Selector:
-    fields = _ymap(node)
+    fields = ymap(node)
     if "namespaceSelector" in fields:
-        raise PolicyError(file, _yline(node), "namespaceSelector is not supported by the port check")
+        raise PolicyError(file, yline(node), "namespaceSelector is not supported by the port check")
     if "ipBlock" in fields:
-        block = _ymap(fields["ipBlock"])
+        block = ymap(fields["ipBlock"])
         if "except" in block:
-            raise PolicyError(file, _yline(node), "ipBlock except is not supported by the port check")
-        return Selector("any", nets=(_net(_yscalar(block.get("cidr")) or "", file, _yline(node)),))
+            raise PolicyError(file, yline(node), "ipBlock except is not supported by the port check")
+        return Selector("any", nets=(_net(yscalar(block.get("cidr")) or "", file, yline(node)),))
     return _label_selector(fields.get("podSelector"), file)

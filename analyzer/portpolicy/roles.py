@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from analyzer.portpolicy.model import Network, PolicyError
 from analyzer.portpolicy.readers import load_text
+from analyzer.yamlnodes import yline, yscalar, yseq
 
 _ROLE_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,62}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$")
@@ -66,7 +67,6 @@ def read_roles(path: str | os.PathLike[str]) -> Roles:
 def parse_roles(text: str, file: str) -> Roles:
     import yaml
 
-    from analyzer.firewalls.cilium import _yline, _yscalar, _yseq
     from analyzer.portpolicy.calico import compose_all
 
     documents = compose_all(text, file)
@@ -77,10 +77,10 @@ def parse_roles(text: str, file: str) -> Roles:
         raise PolicyError(file, None, "expected a mapping of address, network or host name to roles")
     roles = Roles(file=file)
     for key_node, value_node in node.value:
-        key = _yscalar(key_node) or ""
-        line = _yline(key_node)
-        items = _yseq(value_node) if isinstance(value_node, yaml.SequenceNode) else [value_node]
-        names = [(_yscalar(i) or "").strip() for i in items]
+        key = yscalar(key_node) or ""
+        line = yline(key_node)
+        items = yseq(value_node) if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        names = [(yscalar(i) or "").strip() for i in items]
         names = [piece.strip() for part in names for piece in part.split(",") if piece.strip()]
         if not names:
             raise PolicyError(file, line, f"{key[:60]!r} has no roles")
