@@ -78,7 +78,8 @@ def main(argv: list[str]) -> None:
             got, rows, summary, secs, rss = out.stdout.split()
             assert int(got) == records, (got, records)
             print(
-                f"{mb} MB{' gzip' if compressed else ''}{' envelope' if envelope else ''}: {records} records, {rows} observation rows held, "
+                f"{mb} MB{' gzip' if compressed else ''}{' envelope' if envelope else ''}: {records} records, "
+                f"{rows} observation rows held, "
                 f"{summary} summary rows, {secs} s, peak RSS {rss} MiB "
                 f"(file {path.stat().st_size >> 20} MiB, wall {time.perf_counter() - started:.1f} s)"
             )
