@@ -11,11 +11,13 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.cli import egress
 from tests.support.logs import aks_firewall_log, app_rule, envelope
-from tests.support.paths import CAPTURES
+from tests.support.paths import CAPTURES, ROOT
 
 T = "2024-06-10T06:13:20Z"
 HOSTILE = [
@@ -47,6 +49,31 @@ def test_the_notes_table_from_a_log(tmp_path: Path) -> None:
     doc = json.loads(egress("analyze", str(log), "--format", "json").stdout)
     assert doc["sources"][0]["format"] == "azure-firewall-json" and doc["sources"][0]["records"] == 4
     assert {r["fqdn"]: r["rule"] for r in doc["log_verdicts"]}["mcr.microsoft.com"] == "Allow container images"
+    html = egress("analyze", str(log), "--format", "html").stdout
+    assert '<section id="logs">' in html and "Allow container images" in html
+    assert "<pre><code>AZFWApplicationRule\n" in html
+
+
+def test_stdin_and_several_logs(tmp_path: Path) -> None:
+    rows = [app_rule(T, "10.10.0.4", 1000 + i, "dc.services.visualstudio.com") for i in range(3)]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from frontends.cli import main; main()", "analyze", "-", "--format", "json"],
+        input=envelope(rows), capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [(r["fqdn"], r["count"]) for r in json.loads(proc.stdout)["summary"]] == [
+        ("dc.services.visualstudio.com", 3)
+    ]
+    first, second = tmp_path / "a.json", tmp_path / "b.log"
+    first.write_text(envelope(rows[:2]))
+    second.write_text(
+        "1718000000.123 1 10.10.0.4 TCP_DENIED/403 0 CONNECT dc.services.visualstudio.com:443 - HIER_NONE/- -\n"
+    )
+    doc = json.loads(egress("analyze", str(first), str(second), "--format", "json").stdout)
+    assert [s["format"] for s in doc["sources"]] == ["azure-firewall-json", "squid"]
+    assert sorted((r["protocol"], r["count"], r["verdict"]) for r in doc["summary"]) == [
+        ("HTTP-CONNECT", 1, "proxy-denied"), ("TLS", 2, "denied"),
+    ]  # fmt: skip
 
 
 def test_capture_and_log_make_one_report(tmp_path: Path) -> None:
