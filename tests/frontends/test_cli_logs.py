@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from tests.support.cli import egress
 from tests.support.logs import aks_firewall_log, app_rule, envelope
 from tests.support.paths import CAPTURES, ROOT
@@ -49,6 +51,10 @@ def test_the_notes_table_from_a_log(tmp_path: Path) -> None:
     doc = json.loads(egress("analyze", str(log), "--format", "json").stdout)
     assert doc["sources"][0]["format"] == "azure-firewall-json" and doc["sources"][0]["records"] == 4
     assert {r["fqdn"]: r["rule"] for r in doc["log_verdicts"]}["mcr.microsoft.com"] == "Allow container images"
+    out = tmp_path / "pq"
+    assert egress("analyze", str(log), "--format", "parquet", "-o", str(out)).returncode == 0
+    said = duckdb.connect().execute(f"SELECT fqdn, rule FROM '{out}/log_verdicts.parquet' ORDER BY fqdn").fetchall()
+    assert said == [("dc.services.visualstudio.com", None), ("mcr.microsoft.com", "Allow container images")]
     html = egress("analyze", str(log), "--format", "html").stdout
     assert '<section id="logs">' in html and "Allow container images" in html
     assert "<pre><code>AZFWApplicationRule\n" in html
