@@ -133,6 +133,33 @@ OBSERVATIONS: Columns = (
     # The connection's first packet went to a link-layer broadcast/multicast address (a subnet
     # broadcast such as 10.0.0.255 is known by this alone): noise of kind broadcast.
     ("link_broadcast", "bool"),
+    # Where the row comes from and what a log said of it (analyzer/sources); a capture's rows carry
+    # source_kind "capture" and their client, the rest null unless a log confirmed or contradicted them.
+    ("source_kind", "string"),  # capture, azure-firewall, azure-diagnostics, squid, aws-network-firewall
+    ("client", "string"),  # the connection's client address
+    ("client_port", "int32"),  # its port (null for a log row that counts several connections)
+    ("verdict_reason", "string"),  # the log's reason: No rule matched, SNI TLS extension was missing, ...
+    ("rule", "string"),  # the rule that decided: Rule, ThreatIntel, IDPS <signature>, http_access
+    ("confirmed", "bool"),  # a capture and a log agree on the Action (null: only one source spoke of it)
+    ("conflict", "string"),  # the other source's Action when they disagree (Deny, Allow)
+)
+
+# What the logs said per summary row (same key: protocol, port, fqdn or address, verdict): the
+# rule and reason behind an Action, and how many connections a capture and a log agreed on.
+LOG_VERDICTS: Columns = (
+    ("protocol", "string"),
+    ("port", "int32"),
+    ("fqdn", "string"),
+    ("address", "string"),  # the row's address when it has no name
+    ("verdict", "string"),
+    ("action", "string"),
+    ("count", "int64"),
+    ("rule", "string"),  # the most frequent rule
+    ("verdict_reason", "string"),  # the most frequent reason
+    ("confirmed", "int64"),  # connections a capture and a log agree on
+    ("conflicts", "int64"),  # connections they disagree on
+    ("conflict", "string"),  # the other source's Action where they disagree
+    ("source_kinds", "list<string>"),
 )
 
 # Allowlist entries no observed connection matched (with an allowlist).
@@ -270,7 +297,7 @@ PORT_RULES: Columns = (
 )
 PORT_POLICY: dict[str, Columns] = {"port_flows": PORT_FLOWS, "port_rules": PORT_RULES}
 
-ALL = {**TABLES, **HISTORY, **PORT_POLICY}
+ALL = {**TABLES, **HISTORY, **PORT_POLICY, "log_verdicts": LOG_VERDICTS}
 
 
 @cache

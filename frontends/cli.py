@@ -68,9 +68,11 @@ def analyze(
     captures: Annotated[
         list[str],
         typer.Argument(
-            metavar="CAPTURE...",
-            help="pcap or pcapng file(s) (gzip'd is fine); '-' reads stdin. Several files are analysed in "
-            "parallel and need -o DIR for file formats.",
+            metavar="FILE...",
+            help="pcap or pcapng capture(s), or firewall/proxy logs (Azure Firewall, squid, AWS Network "
+            "Firewall, Route 53 Resolver), gzip'd is fine; '-' reads stdin. Several captures are analysed in "
+            "parallel and need -o DIR for file formats; a capture with the logs of the same install (or "
+            "several logs) make one report, each connection confirmed or contradicted by the log.",
         ),
     ],
     fmt: Annotated[
@@ -142,6 +144,14 @@ def analyze(
         PortExport | None,
         typer.Option("--port-export", help="With --port-policy: write the policy the observed flows justify instead."),
     ] = None,
+    source_format: Annotated[
+        str | None,
+        typer.Option(
+            "--source-format",
+            help="Force the format of the logs instead of detecting it: azure-firewall-json, azure-firewall-csv, "
+            "azure-firewall-msg, squid, aws-network-firewall, route53-resolver (or capture).",
+        ),
+    ] = None,
 ) -> None:
     """Report every name, protocol and port contacted in CAPTURE, whether it got through, and how it
     compares with the allowlist you requested.
@@ -159,7 +169,8 @@ def analyze(
     _check_output(fmt, output, several=len(captures) > 1)
     options = _options(dialect, internal_domain, include_noise, jobs)
     rules = _read_allowlist(allowlist, allowlist_format)
-    if len(captures) > 1:
+    together = len(captures) > 1 and _with_logs(captures, source_format)
+    if len(captures) > 1 and not together:
         _analyze_many(captures, rules, options, fmt, output, fail_on or [], lint_rows)
         return
     _gate_needs(fail_on or [], rules)
@@ -167,7 +178,11 @@ def analyze(
     if fmt == Format.parquet and output is None:
         raise _fail("--format parquet writes one file per table: give a directory with -o")
     # The terminal table on stdout shows the warnings itself: say them once.
-    report = _analyze(capture, rules, options, progress, warn=not (fmt == Format.table and output is None))
+    warn = not (fmt == Format.table and output is None)
+    if together:
+        report = _analyze_together(captures, rules, options, source_format, warn)
+    else:
+        report = _analyze(capture, rules, options, progress, warn, source_format)
     _render(report, fmt, output, lint_rows)
     findings = _gate(report, fail_on or [])
     if findings:
@@ -296,8 +311,41 @@ def _analyze_many(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+def _with_logs(files: list[str], source_format: str | None) -> bool:
+    """Whether several files are a capture with its logs (one report) rather than several captures."""
+    from analyzer.api import source_kind
+
+    if source_format not in (None, "capture"):
+        return True
+    try:
+        return any(f != "-" and source_kind(f) not in ("capture", None) for f in files)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _analyze_together(
+    files: list[str], allowlist: Allowlist | None, options: Options, source_format: str | None, warn: bool
+) -> Report:
+    from analyzer.api import analyze_together
+
+    try:
+        report = analyze_together(files, allowlist=allowlist, options=options, source_format=source_format)
+    except InputError as exc:
+        if _state["debug"]:
+            raise
+        raise _fail(str(exc)) from None
+    if warn:
+        _warn(report)
+    return report
+
+
 def _analyze(
-    capture: str, allowlist: Allowlist | None, options: Options, progress: bool | None, warn: bool = True
+    capture: str,
+    allowlist: Allowlist | None,
+    options: Options,
+    progress: bool | None,
+    warn: bool = True,
+    source_format: str | None = None,
 ) -> Report:
     """Run the library; bad input becomes one line and exit code 2 here, at the boundary."""
     from analyzer.api import analyze
@@ -308,6 +356,7 @@ def _analyze(
             allowlist=allowlist,
             options=options,
             progress=_progress_fn() if (sys.stderr.isatty() if progress is None else progress) else None,
+            source_format=source_format,
         )
     except InputError as exc:
         if _state["debug"]:
