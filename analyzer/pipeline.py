@@ -114,6 +114,7 @@ class FlowRows:
                 # A broadcast address never answers from itself (replies come from each host's own
                 # address, another flow): an answered flow is a unicast one behind an odd MAC.
                 "link_broadcast": f.link_group and not f.s_packets,
+                **_capture_source(f.client, f.cport),
             }
             self.observations.add((start, uid, i), observation)
             self.summary.add(observation, (start, uid, i))
@@ -121,6 +122,19 @@ class FlowRows:
     def held(self) -> int:
         """Rows held in memory now, across the three tables."""
         return self.flows.held() + self.http.held() + self.observations.held()
+
+
+def _capture_source(client: str, port: int) -> dict[str, Any]:
+    """The observations columns a log can fill (analyzer/sources): a capture knows its client."""
+    return {
+        "source_kind": "capture",
+        "client": client,
+        "client_port": port,
+        "verdict_reason": None,
+        "rule": None,
+        "confirmed": None,
+        "conflict": None,
+    }
 
 
 def _dns_rows(engine: Engine, sink: RowSink) -> Table:
