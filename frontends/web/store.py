@@ -211,6 +211,17 @@ class Store:
             "UPDATE captures SET status=?, error=?, finished=? WHERE id=?", [FAILED, error, time.time(), capture_id]
         )
 
+    def done(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM captures WHERE status=? ORDER BY created", [DONE])]
+
+    def requeue_done(self, capture_id: str) -> bool:
+        """done -> queued, for an analysis whose documents must be made again."""
+        cur = self.db.execute(
+            "UPDATE captures SET status=?, progress=0, finished=NULL WHERE id=? AND status=?",
+            [QUEUED, capture_id, DONE],
+        )
+        return cur.rowcount == 1
+
     def requeue_running(self) -> int:
         """Jobs a stopped server left running go back to the queue (their worker died with it)."""
         return self.db.execute("UPDATE captures SET status=?, progress=0 WHERE status=?", [QUEUED, RUNNING]).rowcount

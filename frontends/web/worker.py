@@ -1,22 +1,21 @@
 """The analysis of one uploaded capture, in a worker process of the pool (CPU-bound: never in the web process).
 
 The worker records its own progress and outcome in the database (WAL lets it write while the web
-process reads), and leaves the report as a pickle beside the capture, written to a temporary
-name and moved into place: a report file that exists is whole.  The pickle is only ever read by
-this server from its own data folder.
+process reads), and renders every document the API serves into the capture's folder
+(:mod:`frontends.web.documents`), once: the web process only ever serves files.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import pickle
 import signal
 import sys
 import time
 from pathlib import Path
 
-from analyzer.api import AllowlistText, InputError, Options, Report, analyze, diagnose, read_allowlist
+from analyzer.api import AllowlistText, InputError, Options, analyze, read_allowlist
+from frontends.web import documents
 from frontends.web.store import Store
 
 PROGRESS_EVERY_S = 0.2
@@ -35,30 +34,6 @@ def init_worker() -> None:
         if os.getppid() == 1:  # the server died before prctl took effect
             os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops the pool
-
-
-def report_path(data: Path, capture_id: str) -> Path:
-    return data / "reports" / f"{capture_id}.pickle"
-
-
-def load_report(data: Path, capture_id: str) -> Report:
-    with report_path(data, capture_id).open("rb") as fh:
-        report = pickle.load(fh)
-    assert isinstance(report, Report)
-    return report
-
-
-def counts(report: Report) -> dict[str, int]:
-    return {
-        "destinations": len(report.egress()),
-        "named": sum(1 for r in report.egress() if r["fqdn"]),
-        "blocked": len(report.blocked()),
-        "missing": len(report.missing()),
-        "blocked_but_allowed": len(report.blocked_but_allowed()),
-        "excess": len(report.excess),
-        "noise": sum(1 for r in report.summary.rows if r["noise"] is not None),
-        "warnings": len(report.warnings),
-    }
 
 
 def run_job(database: str, data: str, capture_id: str) -> str:
@@ -95,17 +70,12 @@ def run_job(database: str, data: str, capture_id: str) -> str:
         report = analyze(
             capture, allowlist=allowlist, options=Options(dialect=job.dialect), progress=progress, name=job.name
         )
+        facts = documents.write(root, capture_id, report)
     except InputError as exc:
         store.fail(capture_id, str(exc))
         return "failed"
     except Exception as exc:  # a bug: the job says so in one line instead of staying 'running' forever
         store.fail(capture_id, f"{job.name}: internal error ({exc.__class__.__name__}); see the server log")
         raise
-    target = report_path(root, capture_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as fh:
-        pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, target)
-    store.finish(capture_id, report.capture.packets, counts(report), diagnose(report), job.size)
+    store.finish(capture_id, report.capture.packets, facts["counts"], tuple(facts["diagnosis"]), job.size)
     return "done"

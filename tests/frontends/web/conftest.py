@@ -93,8 +93,12 @@ class Server:
 
     def files(self) -> set[str]:
         """Every file under the data folder except the database's own."""
+        # os.walk, not rglob: a worker's folder moved away mid-listing is skipped, not an error.
         return {
-            str(p.relative_to(self.data)) for p in self.data.rglob("*") if p.is_file() and "egress.sqlite" not in p.name
+            str((Path(top) / name).relative_to(self.data))
+            for top, _, names in os.walk(self.data)
+            for name in names
+            if "egress.sqlite" not in name
         }
 
 

@@ -101,3 +101,41 @@ def test_more_than_the_free_disk_is_refused(tmp_path: Path) -> None:
         check_room(free + (1 << 30), 1 << 50, tmp_path, 64 << 20)
     assert refused.value.status == 413 and "does not fit" in refused.value.reason
     check_room(1 << 20, 1 << 50, tmp_path, 64 << 20)  # a small one fits
+
+
+def test_an_upgraded_server_analyses_again_what_an_older_one_kept_as_a_pickle(tmp_path: Path) -> None:
+    import pickle
+    import shutil
+
+    from frontends.web.documents import folder, legacy_pickle
+
+    srv = Server(tmp_path, "--workers", "1")
+    try:
+        local = copy_capture(CAPTURES / "dns-tcp.pcap", tmp_path)
+        want = jsondoc.render(analyze(local, name=local.name))
+        with srv.client() as c:
+            sent = c.post("/api/v1/captures", params={"name": local.name}, content=local.read_bytes()).json()
+            assert wait_done(c, sent["status_url"])["status"] == "done"
+        srv.stop()
+        # What a server before the document folders left: the report pickled, no folder.  Its class path
+        # names nothing importable now, as after a rename of Report.
+        shutil.rmtree(folder(srv.data, sent["id"]))
+        legacy_pickle(srv.data, sent["id"]).write_bytes(
+            pickle.dumps(("analyzer.report_v0", "Report", {"capture": "old"}))
+        )
+        srv.start()
+        with srv.client() as c:
+            state = wait_done(c, sent["status_url"])
+            assert state["status"] == "done" and state["error"] is None, state
+            assert c.get(sent["report_url"]).text == want
+        assert not legacy_pickle(srv.data, sent["id"]).exists()
+        assert not any(f.endswith(".pickle") for f in srv.files())
+        # A folder removed while the server runs: the job is queued again when asked for, not failed.
+        shutil.rmtree(folder(srv.data, sent["id"]))
+        with srv.client() as c:
+            asked = c.get(sent["report_url"])
+            assert asked.status_code == 409 and "being made again" in asked.json()["error"]
+            assert wait_done(c, sent["status_url"])["status"] == "done"
+            assert c.get(sent["report_url"]).text == want
+    finally:
+        srv.stop()

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from frontends.web.config import Config, Tokens
+from frontends.web.documents import folder
 from frontends.web.service import Service
 from frontends.web.store import Store
-from frontends.web.worker import report_path
 
 
 def _fields(capture_id: str, sha: str, owner: str = "o", dialect: str = "azure") -> dict[str, object]:
@@ -50,14 +50,15 @@ def test_retention_removes_old_analyses_and_unshared_files(tmp_path: Path) -> No
         store = service.store
         for capture_id, sha, dialect in (("old", "s1", "azure"), ("old2", "s2", "azure"), ("new", "s2", "squid")):
             assert store.add_capture(_fields(capture_id, sha, dialect=dialect))[1]
-            report_path(tmp_path, capture_id).write_bytes(b"pickle")
+            folder(tmp_path, capture_id).mkdir(parents=True)
+            (folder(tmp_path, capture_id) / "report.json").write_text("{}")
         for sha in ("s1", "s2"):
             service.capture_file("o", sha).parent.mkdir(parents=True, exist_ok=True)
             service.capture_file("o", sha).write_bytes(b"capture")
         store.db.execute("UPDATE captures SET created=? WHERE id IN ('old', 'old2')", [time.time() - 31 * 86400])
         assert service.clean() == (2, 0)
         assert store.capture("old") is None and store.capture("old2") is None and store.capture("new") is not None
-        assert not report_path(tmp_path, "old").exists() and report_path(tmp_path, "new").exists()
+        assert not folder(tmp_path, "old").exists() and folder(tmp_path, "new").exists()
         assert not service.capture_file("o", "s1").exists()
         assert service.capture_file("o", "s2").exists()  # still the capture of a kept analysis
     finally:
