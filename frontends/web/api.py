@@ -171,7 +171,12 @@ async def capture_status(request: Request) -> Response:
     row = service.store.capture(capture_id, owner)
     if row is None:
         raise ApiError(404, f"no capture {capture_id}")
-    return JSONResponse(capture_view(service, row))
+    view = capture_view(service, row)
+    if row.status == DONE:  # the drift against the profile's baseline, as the worker found it
+        facts = documents.read_facts(service.config.data, row.id) or {}
+        view["drift"] = facts.get("drift")
+        view["drift_error"] = facts.get("drift_error")
+    return JSONResponse(view)
 
 
 def _finished(service: Service, request: Request) -> tuple[Capture, dict[str, Any]]:

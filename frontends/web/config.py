@@ -82,6 +82,8 @@ class Config:
     retention_days: float = 30.0
     # Free disk to keep after an upload: a full disk would stop the database and every job.
     disk_reserve: int = 64 << 20
+    # A nightly history (egress nightly): an upload with profile=NAME is compared with that profile's baseline.
+    history: Path | None = None
 
     @property
     def database(self) -> Path:

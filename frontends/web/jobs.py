@@ -46,11 +46,14 @@ class Dispatcher:
     def submit(self, capture_id: str) -> None:
         if capture_id in self.pending:
             return
+        job = functools.partial(
+            worker.run_job, str(self.config.database), str(self.config.data), capture_id, str(self.config.history or "")
+        )
         try:
-            fut = self.pool.submit(worker.run_job, str(self.config.database), str(self.config.data), capture_id)
+            fut = self.pool.submit(job)
         except BrokenProcessPool:
             self._renew()
-            fut = self.pool.submit(worker.run_job, str(self.config.database), str(self.config.data), capture_id)
+            fut = self.pool.submit(job)
         self.pending[capture_id] = fut
         fut.add_done_callback(functools.partial(self._done, capture_id))
 

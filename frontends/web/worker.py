@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from analyzer.api import AllowlistText, InputError, Options, analyze, read_allowlist
+from analyzer.api import AllowlistText, InputError, Options, analyze, read_allowlist, report_drift
 from frontends.web import documents
 from frontends.web.store import Store
 
@@ -36,7 +36,7 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops the pool
 
 
-def run_job(database: str, data: str, capture_id: str) -> str:
+def run_job(database: str, data: str, capture_id: str, history: str = "") -> str:
     """Analyse one queued capture; returns its final status."""
     global _store
     if _store is None:
@@ -70,7 +70,13 @@ def run_job(database: str, data: str, capture_id: str) -> str:
         report = analyze(
             capture, allowlist=allowlist, options=Options(dialect=job.dialect), progress=progress, name=job.name
         )
-        facts = documents.write(root, capture_id, report)
+        drift, drift_error = None, None
+        if job.profile and history:
+            try:  # the upload still has its report when the history cannot say anything: the line says why
+                drift = documents.drift_facts(report_drift(report, history=history, profile=job.profile))
+            except InputError as exc:
+                drift_error = str(exc)
+        facts = documents.write(root, capture_id, report, drift, drift_error)
     except InputError as exc:
         store.fail(capture_id, str(exc))
         return "failed"
