@@ -140,7 +140,10 @@ async def upload(request: Request) -> Response:
         tmp = temp_path(config)
         try:
             with tmp.open("wb") as fh:
-                sink = Sink(fh, hashlib.sha256(), limit=config.max_upload if length is None else length)
+                limit = config.max_upload if length is None else length
+                # Chunked (no length): the free disk is checked block by block as the body arrives.
+                room = (config.data, config.disk_reserve) if length is None else None
+                sink = Sink(fh, hashlib.sha256(), limit=limit, room=room)
                 await pump(request.stream(), sink)
             if length is not None and sink.written != length:
                 raise ApiError(400, f"body of {sink.written:,} bytes, Content-Length said {length:,}")

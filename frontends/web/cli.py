@@ -32,6 +32,9 @@ def serve(
     retention_days: Annotated[
         float, typer.Option("--retention-days", help="Analyses older than this are removed, with their captures.")
     ] = 30.0,
+    disk_reserve: Annotated[
+        str, typer.Option("--disk-reserve", help="Free disk an upload must leave: 64M, 1G, ... (507 beyond it).")
+    ] = "64M",
     history: Annotated[
         Path | None,
         typer.Option(
@@ -46,7 +49,7 @@ def serve(
     from frontends.cli import _fail
 
     try:
-        config = _config(data, token_file, max_upload, workers, allowlist, retention_days, history)
+        config = _config(data, token_file, max_upload, workers, allowlist, retention_days, history, disk_reserve)
     except InputError as exc:
         raise _fail(str(exc)) from None
     from frontends.web.server import run
@@ -62,6 +65,7 @@ def _config(
     allowlist: list[str] | None,
     retention_days: float,
     history: Path | None = None,
+    disk_reserve: str = "64M",
 ) -> Config:
     from frontends.web.config import ALLOWLIST_NAME, Config, ConfigError, Tokens, parse_size
 
@@ -90,6 +94,7 @@ def _config(
         data=data.resolve(),
         tokens=Tokens.read(token_file),
         max_upload=parse_size(max_upload),
+        disk_reserve=parse_size(disk_reserve, "--disk-reserve"),
         workers=workers or os.cpu_count() or 1,
         allowlists=named,
         retention_days=retention_days,

@@ -50,6 +50,7 @@ def openapi() -> dict[str, Any]:
             },
             "400": _error("bad option or body"),
             "413": _error("over --max-upload or the free disk (said before the body is read)"),
+            "507": _error("a chunked body (no Content-Length) reached the disk's reserve: what came is removed"),
             "415": _error("not a pcap, pcapng or gzip capture (its first bytes)"),
             "422": _error("too short or cut inside its file header"),
             **_AUTH_ERRORS,

@@ -156,19 +156,31 @@ class Store:
     # Captures and their jobs.
 
     def add_capture(self, fields: dict[str, Any]) -> tuple[Capture, bool]:
-        """Insert a queued capture, or return the one with the same owner, SHA-256 and options: (capture, new?)."""
+        """Insert a queued capture, or return the one with the same owner, SHA-256 and options: (capture, new?).
+        A failed one is queued again (new: True): the failure may have been the worker's (killed, out of
+        memory), not the file's, and the error line said to upload again."""
         key = ("owner", "sha256", "allowlist", "dialect", "profile")
         with self._tx() as db:
             row = db.execute(
                 "SELECT * FROM captures WHERE owner=? AND sha256=? AND allowlist=? AND dialect=? AND profile=?",
                 [fields[k] for k in key],
             ).fetchone()
-            if row is not None:
+            if row is not None and row["status"] != FAILED:
                 return _capture(row), False
-            values = {**fields, "status": QUEUED, "progress": 0, "created": time.time()}
-            cols = ", ".join(values)
-            db.execute(f"INSERT INTO captures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
-        got = self.capture(fields["id"])
+            if row is not None:
+                capture_id = row["id"]
+                db.execute(
+                    "UPDATE captures SET status=?, progress=0, error=NULL, finished=NULL, created=? WHERE id=?",
+                    [QUEUED, time.time(), capture_id],
+                )
+            else:
+                capture_id = fields["id"]
+                values = {**fields, "status": QUEUED, "progress": 0, "created": time.time()}
+                cols = ", ".join(values)
+                db.execute(
+                    f"INSERT INTO captures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+                )
+        got = self.capture(capture_id)
         assert got is not None
         return got, True
 

@@ -21,6 +21,8 @@ from frontends.web.store import Store
 PROGRESS_EVERY_S = 0.2
 # Test hook: seconds a worker sleeps after taking a job, so a test can stop the server mid-analysis.
 DELAY_ENV = "EGRESS_SERVE_TEST_ANALYSIS_DELAY"
+# Test hook: a worker given a capture of this name exits on the spot, as one the kernel killed would.
+EXIT_ENV = "EGRESS_SERVE_TEST_WORKER_EXIT"
 
 _store: Store | None = None
 
@@ -45,6 +47,8 @@ def run_job(database: str, data: str, capture_id: str, history: str = "") -> str
     job = store.start(capture_id)
     if job is None:
         return "skipped"
+    if job.name == os.environ.get(EXIT_ENV):
+        os._exit(3)
     delay = float(os.environ.get(DELAY_ENV) or 0)
     if delay:
         time.sleep(delay)
