@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS captures (
     created REAL NOT NULL,
     started REAL,
     finished REAL,
+    worker_pid INTEGER,               -- the process analysing it (running): who died when the pool breaks
     UNIQUE (owner, sha256, allowlist, dialect, profile)
 );
 CREATE INDEX IF NOT EXISTS captures_owner ON captures (owner, created);
@@ -91,6 +92,7 @@ class Capture:
     created: float
     started: float | None
     finished: float | None
+    worker_pid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,9 @@ class Store:
     def create(cls, path: Path) -> Store:
         store = cls(path)
         store.db.executescript(_SCHEMA)
+        columns = {r[1] for r in store.db.execute("PRAGMA table_info(captures)")}
+        if "worker_pid" not in columns:  # a database of a server before it
+            store.db.execute("ALTER TABLE captures ADD COLUMN worker_pid INTEGER")
         return store
 
     def close(self) -> None:
@@ -198,11 +203,11 @@ class Store:
     def queued(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM captures WHERE status=? ORDER BY created", [QUEUED])]
 
-    def start(self, capture_id: str) -> Capture | None:
+    def start(self, capture_id: str, worker_pid: int | None = None) -> Capture | None:
         """queued -> running; None when the job is not queued (another worker took it, or it was removed)."""
         cur = self.db.execute(
-            "UPDATE captures SET status=?, started=?, progress=0 WHERE id=? AND status=?",
-            [RUNNING, time.time(), capture_id, QUEUED],
+            "UPDATE captures SET status=?, started=?, progress=0, worker_pid=? WHERE id=? AND status=?",
+            [RUNNING, time.time(), worker_pid, capture_id, QUEUED],
         )
         return self.capture(capture_id) if cur.rowcount == 1 else None
 
@@ -231,6 +236,13 @@ class Store:
         cur = self.db.execute(
             "UPDATE captures SET status=?, progress=0, finished=NULL WHERE id=? AND status=?",
             [QUEUED, capture_id, DONE],
+        )
+        return cur.rowcount == 1
+
+    def requeue(self, capture_id: str) -> bool:
+        """running -> queued, for a job whose worker was stopped through no fault of its capture."""
+        cur = self.db.execute(
+            "UPDATE captures SET status=?, progress=0 WHERE id=? AND status=?", [QUEUED, capture_id, RUNNING]
         )
         return cur.rowcount == 1
 

@@ -44,7 +44,7 @@ def run_job(database: str, data: str, capture_id: str, history: str = "") -> str
     if _store is None:
         _store = Store(Path(database))
     store = _store
-    job = store.start(capture_id)
+    job = store.start(capture_id, os.getpid())
     if job is None:
         return "skipped"
     if job.name == os.environ.get(EXIT_ENV):

@@ -241,3 +241,32 @@ def test_a_worker_that_dies_fails_its_job_in_one_line_and_the_pool_goes_on(tmp_p
             assert again.json()["id"] == sent["id"]  # the failed analysis, tried again
     finally:
         srv.stop()
+
+
+def test_a_dying_worker_does_not_fail_the_job_another_worker_was_running(tmp_path: Path) -> None:
+    # Two workers: 'slow.pcap' sleeps in one when 'dies.pcap' kills the other, which breaks the whole pool.
+    srv = Server(tmp_path, "--workers", "2", env={EXIT_ENV: "dies.pcap", DELAY_ENV: "3"})
+    try:
+        slow = copy_capture(CAPTURES / "sll.pcap", tmp_path, "slow.pcap")
+        dies = copy_capture(CAPTURES / "dns-tcp.pcap", tmp_path, "dies.pcap")
+        with srv.client() as c:
+            # Both workers started first: CPython's pool notices the death of a worker spawned for the very
+            # job only at the next result (its manager thread is woken before the worker exists).
+            warm = [
+                c.post("/api/v1/captures", params={"name": f"warm{i}.pcap"}, content=path.read_bytes()).json()
+                for i, path in enumerate((CAPTURES / "vlan.pcap", CAPTURES / "qinq.pcap"))
+            ]
+            assert all(wait_done(c, w["status_url"])["status"] == "done" for w in warm)
+            first = c.post("/api/v1/captures", params={"name": slow.name}, content=slow.read_bytes()).json()
+            deadline = time.monotonic() + 60
+            while c.get(first["status_url"]).json()["status"] != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            second = c.post("/api/v1/captures", params={"name": dies.name}, content=dies.read_bytes()).json()
+            assert wait_done(c, second["status_url"])["status"] == "failed"
+            state = wait_done(c, first["status_url"])
+            assert state["status"] == "done" and state["error"] is None, state
+            assert c.get(first["report_url"]).text == jsondoc.render(analyze(slow, name=slow.name))
+        assert "requeued: another worker of the pool died" in srv.log.read_text()
+    finally:
+        srv.stop()

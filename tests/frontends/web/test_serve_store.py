@@ -63,3 +63,24 @@ def test_retention_removes_old_analyses_and_unshared_files(tmp_path: Path) -> No
         assert service.capture_file("o", "s2").exists()  # still the capture of a kept analysis
     finally:
         service.close()
+
+
+def test_a_database_of_an_older_server_gains_the_worker_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from frontends.web.store import _SCHEMA
+
+    old = sqlite3.connect(tmp_path / "db.sqlite")
+    # The schema as it was: without the worker_pid line.
+    before = "\n".join(line for line in _SCHEMA.splitlines() if "worker_pid" not in line)
+    old.executescript(before)
+    old.execute(
+        "INSERT INTO captures (id, owner, sha256, name, size, allowlist, allowlist_label, allowlist_path, dialect, "
+        "profile, status, created) VALUES ('a', 'o', 's', 'a.pcap', 1, '', '', '', 'azure', '', 'queued', 0)"
+    )
+    old.commit()
+    assert "worker_pid" not in {r[1] for r in old.execute("PRAGMA table_info(captures)")}
+    old.close()
+    store = Store.create(tmp_path / "db.sqlite")
+    started = store.start("a", 4242)
+    assert started is not None and started.worker_pid == 4242
