@@ -66,6 +66,7 @@ __all__ = [
     "read_allowlist",
     "read_port_policy",
     "read_roles",
+    "report_drift",
     "reviewed",
     "source_kind",
 ]
@@ -413,6 +414,27 @@ def drift(
         history, profile=profile, night=night, from_night=from_night, baseline_nights=baseline_nights,
         suppressions=sup,
     )  # fmt: skip
+
+
+def report_drift(
+    report: Report,
+    *,
+    history: str | os.PathLike[str],
+    profile: str,
+    label: str = "upload",
+    baseline_nights: int = 7,
+    suppressions: str | os.PathLike[str] | None = None,
+) -> NightReport:
+    """Compare one analysed capture with ``profile``'s baseline in ``history`` (its last ``baseline_nights``
+    stored nights) as if it were a night called ``label``, without writing the history: what an upload
+    changed against the lab's nights.  The items are :func:`drift`'s, by the same code."""
+    from analyzer.history import runner
+
+    sup = _suppressions(suppressions)
+    _check_window(baseline_nights)
+    return runner.report_drift(
+        history, report, profile=profile, label=label, baseline_nights=baseline_nights, suppressions=sup
+    )
 
 
 def _check_window(baseline_nights: int) -> None:

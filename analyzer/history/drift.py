@@ -29,6 +29,7 @@ from analyzer.frames import Table
 from analyzer.history.model import LEARNING, STABLE, UNSTABLE
 from analyzer.history.query import NameRow
 from analyzer.history.suppressions import Suppression
+from analyzer.report import Report
 
 CLASS_ORDER = (
     "regression",
@@ -86,6 +87,29 @@ def by_night(rows: Sequence[NameRow]) -> dict[str, dict[str, Seen]]:
             seen.count += r.count
             seen.captures.update(r.captures)
     return out
+
+
+def report_rows(report: Report, night: str, capture: str) -> list[NameRow]:
+    """One analysed capture's egress as the rows :func:`analyzer.history.query.egress_by_night` reads from
+    the history (noise left out, a name is its fqdn or else its first address), as if it were ``night``."""
+    counted: dict[tuple[str, str, int, str, str, str | None, str | None, int | None], int] = {}
+    for r in report.summary.rows:
+        if r["noise"] is not None:
+            continue
+        name: str | None = r["fqdn"] or next(iter(r["addresses"]), None)
+        if name is None:  # neither name nor address: nothing a firewall rule could name
+            continue
+        key = (name, r["protocol"], r["port"], r["verdict"], r["action"], r["status"], r["entry"], r["entry_line"])
+        counted[key] = counted.get(key, 0) + r["count"]
+    return [  # by_night orders them
+        NameRow(night, name, proto, port, verdict, action, status, entry, line, count, (capture,))
+        for (name, proto, port, verdict, action, status, entry, line), count in counted.items()
+    ]
+
+
+def report_unused(report: Report) -> set[tuple[str, int | None]]:
+    """The allowlist entries (text, line) the capture did not use, as the history keeps them per night."""
+    return {(r["entry"], r["line"]) for r in report.excess.rows}
 
 
 def baseline_state(baseline: Sequence[str], window: int, nights: dict[str, dict[str, Seen]]) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from analyzer.allowlist.model import Allowlist
     from analyzer.options import Options
+    from analyzer.report import Report
 
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # analyse(paths) -> one CaptureResult per path, in order
@@ -280,3 +281,44 @@ def drift_report(
             baseline_nights,
             suppressions,
         )
+
+
+def report_drift(
+    history: str | os.PathLike[str],
+    report: Report,
+    *,
+    profile: str,
+    label: str,
+    baseline_nights: int,
+    suppressions: Sequence[Suppression],
+) -> NightReport:
+    """One analysed capture, standing for a night called ``label``, against the profile's last
+    ``baseline_nights`` stored nights; the history is only read."""
+    root = Path(history)
+    if not (root / manifest.MANIFEST).exists():
+        manifest.read(root)
+        raise HistoryError(f"{root}: no history here yet (no {manifest.MANIFEST}); run egress nightly first")
+    check_profile(profile, "profile=")
+    with lock.reader(root):
+        live = manifest.read(root)
+        runs = live.nights(profile)
+        if not runs:
+            known = ", ".join(live.profiles()) or "none yet"
+            raise HistoryError(f"{root}: no night stored for profile {profile!r} (profiles: {known})")
+        chosen = runs[-baseline_nights:]
+        baseline = [r.night for r in chosen]
+        tonight = drift_mod.report_rows(report, label, report.capture.path)
+        nights = drift_mod.by_night([*query.egress_by_night(root, chosen), *tonight])
+        unused = {**query.unused_entries_by_night(root, chosen), label: drift_mod.report_unused(report)}
+    return NightReport(
+        history=str(root),
+        profile=profile,
+        night=label,
+        run=None,
+        baseline=tuple(baseline),
+        baseline_nights=baseline_nights,
+        baseline_state=drift_mod.baseline_state(baseline, baseline_nights, nights),
+        captures=Table("history_captures", []),
+        drift=drift_mod.compare(label, baseline, nights, unused, suppressions),
+        timeline=drift_mod.timeline([*baseline, label], nights),
+    )

@@ -10,8 +10,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
+from frontends.web import documents
 from frontends.web.intake import Sink, check_room, fsync_path, place, pump
 from frontends.web.service import AllowlistChoice, ApiError, Service, clean_name, new_id, temp_path
 from frontends.web.sniff import Rejected
@@ -145,7 +146,10 @@ async def upload(request: Request) -> Response:
         tmp = temp_path(config)
         try:
             with tmp.open("wb") as fh:
-                sink = Sink(fh, hashlib.sha256(), limit=config.max_upload if length is None else length)
+                limit = config.max_upload if length is None else length
+                # Chunked (no length): the free disk is checked block by block as the body arrives.
+                room = (config.data, config.disk_reserve) if length is None else None
+                sink = Sink(fh, hashlib.sha256(), limit=limit, room=room)
                 await pump(request.stream(), sink)
             if length is not None and sink.written != length:
                 raise ApiError(400, f"body of {sink.written:,} bytes, Content-Length said {length:,}")
@@ -176,15 +180,24 @@ async def capture_status(request: Request) -> Response:
     row = service.store.capture(capture_id, owner)
     if row is None:
         raise ApiError(404, f"no capture {capture_id}")
-    return JSONResponse(capture_view(service, row))
+    view = capture_view(service, row)
+    if row.status == DONE:  # the drift against the profile's baseline, as the worker found it
+        facts = documents.read_facts(service.config.data, row.id) or {}
+        view["drift"] = facts.get("drift")
+        view["drift_error"] = facts.get("drift_error")
+    return JSONResponse(view)
 
 
-def _finished(service: Service, request: Request) -> Capture:
+def _finished(service: Service, request: Request) -> tuple[Capture, dict[str, Any]]:
     row = service.reader(request, request.path_params["capture_id"])
     if row.status != DONE:
         detail = f": {row.error}" if row.error else ""
         raise ApiError(409, f"capture {row.id} is {row.status}{detail}")
-    return row
+    facts = documents.read_facts(service.config.data, row.id)
+    if facts is None:  # kept by an older server, or removed: made again rather than failing
+        service.requeue(row.id)
+        raise ApiError(409, f"capture {row.id} is queued: its report is being made again")
+    return row, facts
 
 
 def _file_headers(row: Capture, ext: str, request: Request) -> dict[str, str]:
@@ -194,54 +207,32 @@ def _file_headers(row: Capture, ext: str, request: Request) -> dict[str, str]:
 
 
 async def report(request: Request) -> Response:
-    """The documents the CLI writes, rendered by the same renderers from the same Report."""
+    """The documents the CLI writes, rendered by the worker with the same renderers from the same Report."""
     service: Service = request.app.state.service
-    row = _finished(service, request)
+    row, _ = _finished(service, request)
     fmt = request.query_params.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    text = await run_in_threadpool(_render, service, row.id, fmt)
     media, ext = FORMATS[fmt]
     headers = _file_headers(row, ext, request)
     if fmt == "html":
         headers["Content-Security-Policy"] = REPORT_CSP
-    return Response(text, media_type=media, headers=headers)
-
-
-def _render(service: Service, capture_id: str, fmt: str) -> str:
-    result = service.report(capture_id)
-    if fmt == "json":
-        from reports import jsondoc
-
-        return jsondoc.render(result)
-    if fmt == "html":
-        from reports import html
-
-        return html.render(result)
-    if fmt == "md":
-        from reports import markdown
-
-        return markdown.render(result)
-    from reports import csvout
-
-    return csvout.render(result)
+    return FileResponse(documents.report_file(service.config.data, row.id, fmt), media_type=media, headers=headers)
 
 
 async def export(request: Request) -> Response:
     """The allowlist the capture justifies, in a firewall's own syntax (`egress export --to`)."""
     service: Service = request.app.state.service
-    row = _finished(service, request)
+    row, facts = _finished(service, request)
     target = request.query_params.get("to", "")
     if target not in EXPORT_FILES:
         raise ApiError(400, f"unknown export target {target!r}: choose one of {', '.join(EXPORT_FILES)}")
-    from reports import exports
-
-    written = await run_in_threadpool(lambda: exports.build(service.report(row.id), target))
     media, ext = EXPORT_FILES[target]
     headers = _file_headers(row, ext, request)
-    if written.notes:
-        headers["Egress-Notes"] = str(len(written.notes))
-    return Response(written.text, media_type=media, headers=headers)
+    notes = facts["notes"].get(target, [])
+    if notes:
+        headers["Egress-Notes"] = str(len(notes))
+    return FileResponse(documents.export_file(service.config.data, row.id, target), media_type=media, headers=headers)
 
 
 MAX_ALLOWLIST = 4 << 20

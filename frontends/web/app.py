@@ -43,6 +43,9 @@ def create_app(config: Config) -> Starlette:
         requeued = service.jobs.resume()
         if requeued:
             log.warning("requeued %d analysis job(s) a stopped server left running", requeued)
+        redone = service.requeue_unreadable()
+        if redone:
+            log.warning("requeued %d finished analysis(es) without readable documents (an older server's)", redone)
         task = asyncio.create_task(_housekeeping(service))
         try:
             yield

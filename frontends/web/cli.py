@@ -32,6 +32,15 @@ def serve(
     retention_days: Annotated[
         float, typer.Option("--retention-days", help="Analyses older than this are removed, with their captures.")
     ] = 30.0,
+    disk_reserve: Annotated[
+        str, typer.Option("--disk-reserve", help="Free disk an upload must leave: 64M, 1G, ... (507 beyond it).")
+    ] = "64M",
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history", help="A nightly history (egress nightly): uploads with profile=NAME show drift against it."
+        ),
+    ] = None,
 ) -> None:
     """Serve the upload page and the HTTP API: upload out.pcap (raw or resumable), read its report.
 
@@ -40,7 +49,7 @@ def serve(
     from frontends.cli import _fail
 
     try:
-        config = _config(data, token_file, max_upload, workers, allowlist, retention_days)
+        config = _config(data, token_file, max_upload, workers, allowlist, retention_days, history, disk_reserve)
     except InputError as exc:
         raise _fail(str(exc)) from None
     from frontends.web.server import run
@@ -55,6 +64,8 @@ def _config(
     workers: int | None,
     allowlist: list[str] | None,
     retention_days: float,
+    history: Path | None = None,
+    disk_reserve: str = "64M",
 ) -> Config:
     from frontends.web.config import ALLOWLIST_NAME, Config, ConfigError, Tokens, parse_size
 
@@ -77,11 +88,15 @@ def _config(
         raise ConfigError(f"--data {data}: cannot make it ({exc.strerror or exc})") from None
     if not os.access(data, os.W_OK | os.X_OK):
         raise ConfigError(f"--data {data}: cannot write in it")
+    if history is not None and not history.is_dir():
+        raise ConfigError(f"--history {history}: no such folder (egress nightly --history makes it)")
     return Config(
         data=data.resolve(),
         tokens=Tokens.read(token_file),
         max_upload=parse_size(max_upload),
+        disk_reserve=parse_size(disk_reserve, "--disk-reserve"),
         workers=workers or os.cpu_count() or 1,
         allowlists=named,
         retention_days=retention_days,
+        history=None if history is None else history.resolve(),
     )

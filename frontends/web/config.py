@@ -21,11 +21,11 @@ class ConfigError(InputError):
     """A setting of ``egress serve`` that cannot work (one line)."""
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, option: str = "--max-upload") -> int:
     """``8G``, ``512M``, ``1048576``: binary units, as disk sizes are usually meant."""
     m = _SIZE.match(text)
     if not m:
-        raise ConfigError(f"--max-upload {text!r}: give a size such as 8G, 512M or a number of bytes")
+        raise ConfigError(f"{option} {text!r}: give a size such as 8G, 512M or a number of bytes")
     return int(m.group(1)) * _UNITS[m.group(2).upper()]
 
 
@@ -82,6 +82,8 @@ class Config:
     retention_days: float = 30.0
     # Free disk to keep after an upload: a full disk would stop the database and every job.
     disk_reserve: int = 64 << 20
+    # A nightly history (egress nightly): an upload with profile=NAME is compared with that profile's baseline.
+    history: Path | None = None
 
     @property
     def database(self) -> Path:

@@ -48,10 +48,24 @@ def hash_file(path: Path, upto: int) -> hashlib._Hash:
 
 
 class Sink:
-    """Appends to an open file with a running hash; ``head`` sniffed before anything is written."""
+    """Appends to an open file with a running hash; ``head`` sniffed before anything is written.
 
-    def __init__(self, fh: BinaryIO, hasher: hashlib._Hash, limit: int, offset: int = 0, head: bytes = b"") -> None:
+    ``room``: (folder, reserve) for a body of unknown length (chunked): each block is written only
+    while the folder's disk keeps ``reserve`` bytes free after it, else 507 and the caller removes
+    what was written.  A declared length was checked whole before the first byte (:func:`check_room`).
+    """
+
+    def __init__(
+        self,
+        fh: BinaryIO,
+        hasher: hashlib._Hash,
+        limit: int,
+        offset: int = 0,
+        head: bytes = b"",
+        room: tuple[Path, int] | None = None,
+    ) -> None:
         self.fh = fh
+        self.room = room
         self.hasher = hasher
         self.written = offset  # bytes in the file (and in the hash)
         self.limit = limit
@@ -61,6 +75,15 @@ class Sink:
         self._pending_len = 0
 
     def _write(self, data: bytes) -> None:
+        if self.room is not None:
+            folder, reserve = self.room
+            free = shutil.disk_usage(folder).free
+            if free - len(data) < reserve:
+                raise Rejected(
+                    507,
+                    f"the disk is full: {self.written:,} bytes received, {max(free - reserve, 0):,} more fit "
+                    f"(the server keeps {reserve:,} free)",
+                )
         self.fh.write(data)
         self.hasher.update(data)
 

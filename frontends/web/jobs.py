@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from frontends.web import worker
 from frontends.web.config import Config
@@ -46,11 +47,14 @@ class Dispatcher:
     def submit(self, capture_id: str) -> None:
         if capture_id in self.pending:
             return
+        job = functools.partial(
+            worker.run_job, str(self.config.database), str(self.config.data), capture_id, str(self.config.history or "")
+        )
         try:
-            fut = self.pool.submit(worker.run_job, str(self.config.database), str(self.config.data), capture_id)
+            fut = self.pool.submit(job)
         except BrokenProcessPool:
             self._renew()
-            fut = self.pool.submit(worker.run_job, str(self.config.database), str(self.config.data), capture_id)
+            fut = self.pool.submit(job)
         self.pending[capture_id] = fut
         fut.add_done_callback(functools.partial(self._done, capture_id))
 
@@ -72,7 +76,14 @@ class Dispatcher:
         other = Store(self.config.database)
         try:
             row = other.capture(capture_id)
-            if row is not None and row.status == "running":  # queued ones go to the next pool
+            if row is None or row.status != "running":  # queued ones go to the next pool
+                return
+            if _alive(row.worker_pid):
+                # Its worker is well: another one died, and the broken pool stops them all (CPython fails
+                # the futures before it terminates the others, so the innocent are still alive here).
+                other.requeue(capture_id)
+                log.warning("analysis of %s requeued: another worker of the pool died", capture_id)
+            else:
                 other.fail(capture_id, f"{row.name}: {reason}")
         finally:
             other.close()
@@ -93,3 +104,19 @@ class Dispatcher:
     def shutdown(self) -> None:
         # Running jobs stop with the workers; the next start requeues them.
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+_PF_EXITING = 0x4  # Linux task flag: the process is exiting
+
+
+def _alive(pid: int | None) -> bool:
+    """The process runs: not gone, not a zombie, and not exiting (its pipes close, and the pool notices,
+    before it is a zombie: the exiting flag is what is certain at that moment)."""
+    if pid is None:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold anything
+    return fields[0] not in ("Z", "X") and not int(fields[6]) & _PF_EXITING

@@ -24,7 +24,11 @@ _TUS = {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"c
 _OPTIONS = [
     _query("allowlist", "a server allowlist's NAME (GET /allowlists) or the id of one uploaded with POST /allowlists"),
     _query("dialect", "wildcard rules of the firewall", ["azure", "squid", "aws", "cilium", "calico", "exact"]),
-    _query("profile", "a label for the install (letters, digits, . _ -)"),
+    _query(
+        "profile",
+        "a label for the install (letters, digits, . _ -); with --history, the capture is compared with that "
+        "profile's baseline of nightly runs",
+    ),
     _query("name", "the capture's file name: a label in the report, never a path"),
 ]
 _AUTH_ERRORS = {"401": _error("no token, or not one of the server's tokens")}
@@ -46,6 +50,7 @@ def openapi() -> dict[str, Any]:
             },
             "400": _error("bad option or body"),
             "413": _error("over --max-upload or the free disk (said before the body is read)"),
+            "507": _error("a chunked body (no Content-Length) reached the disk's reserve: what came is removed"),
             "415": _error("not a pcap, pcapng or gzip capture (its first bytes)"),
             "422": _error("too short or cut inside its file header"),
             **_AUTH_ERRORS,
@@ -216,6 +221,13 @@ _SCHEMAS: dict[str, Any] = {
             "counts": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
             "diagnosis": {"type": "array", "items": {"type": "string"}},
             "downloads": {"type": "object", "description": "signed links (an hour) to every format and export"},
+            "drift": {
+                "type": ["object", "null"],
+                "description": "GET /captures/{id} of a done capture uploaded with profile= on a server with "
+                "--history: {profile, baseline (nights), baseline_nights, baseline_state, items}, each item a "
+                "row of `egress drift --format json` (class: new, gone, newly-blocked, regression, ...)",
+            },
+            "drift_error": {"type": ["string", "null"], "description": "why there is no drift (one line)"},
         },
     },
     "CaptureList": {

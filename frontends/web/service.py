@@ -9,14 +9,13 @@ import os
 import secrets
 import shutil
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
 
-from analyzer.api import InputError, Options, Report
-from frontends.web import worker
+from analyzer.api import InputError, Options
+from frontends.web import documents
 from frontends.web.config import ALLOWLIST_NAME, Config
 from frontends.web.jobs import Dispatcher
 from frontends.web.store import Capture, Store
@@ -25,7 +24,6 @@ log = logging.getLogger("egress.serve")
 
 PARTIAL_UPLOAD_DAYS = 1.0
 LINK_SECONDS = 3600  # how long a signed download link (for <a href> and the report's iframe) works
-REPORT_CACHE = 4  # reports kept unpickled: the page asks for several formats of the one just made
 
 
 class ApiError(Exception):
@@ -58,13 +56,15 @@ class Service:
         self.config = config
         for folder in ("captures", "tmp", "uploads", "reports", "allowlists"):
             config.folder(folder).mkdir(parents=True, exist_ok=True)
-        # Raw uploads in tmp/ are written whole or not at all: what a crash left there is garbage.
+        # Raw uploads and document folders in tmp/ are moved out whole or not at all: what a crash left is garbage.
         for stale in config.folder("tmp").iterdir():
-            stale.unlink(missing_ok=True)
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         self.store = Store.create(config.database)
         self.jobs = Dispatcher(config, self.store)
         self.link_key = secrets.token_bytes(32)  # per process: links from an earlier run stop working
-        self._reports: OrderedDict[str, Report] = OrderedDict()
 
     # Auth.
 
@@ -140,16 +140,20 @@ class Service:
 
     # Reports.
 
-    def report(self, capture_id: str) -> Report:
-        cached = self._reports.get(capture_id)
-        if cached is not None:
-            self._reports.move_to_end(capture_id)
-            return cached
-        report = worker.load_report(self.config.data, capture_id)
-        self._reports[capture_id] = report
-        while len(self._reports) > REPORT_CACHE:
-            self._reports.popitem(last=False)
-        return report
+    def requeue_unreadable(self) -> int:
+        """Finished analyses without a readable document folder (kept as a pickle by an older server, or
+        removed by hand) are analysed again rather than failing when asked for."""
+        requeued = 0
+        for capture_id in self.store.done():
+            if documents.read_facts(self.config.data, capture_id) is None:
+                self.requeue(capture_id)
+                requeued += 1
+        return requeued
+
+    def requeue(self, capture_id: str) -> None:
+        documents.remove(self.config.data, capture_id)
+        if self.store.requeue_done(capture_id):
+            self.jobs.submit(capture_id)
 
     # Retention.
 
@@ -159,8 +163,7 @@ class Service:
         removed_captures = 0
         for row in self.store.expired_captures(now - self.config.retention_days * 86400):
             self.store.delete_capture(row.id)
-            self._reports.pop(row.id, None)
-            worker.report_path(self.config.data, row.id).unlink(missing_ok=True)
+            documents.remove(self.config.data, row.id)
             if not self.store.blob_in_use(row.owner, row.sha256):
                 self.capture_file(row.owner, row.sha256).unlink(missing_ok=True)
             removed_captures += 1

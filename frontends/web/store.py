@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS captures (
     created REAL NOT NULL,
     started REAL,
     finished REAL,
+    worker_pid INTEGER,               -- the process analysing it (running): who died when the pool breaks
     UNIQUE (owner, sha256, allowlist, dialect, profile)
 );
 CREATE INDEX IF NOT EXISTS captures_owner ON captures (owner, created);
@@ -91,6 +92,7 @@ class Capture:
     created: float
     started: float | None
     finished: float | None
+    worker_pid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,9 @@ class Store:
     def create(cls, path: Path) -> Store:
         store = cls(path)
         store.db.executescript(_SCHEMA)
+        columns = {r[1] for r in store.db.execute("PRAGMA table_info(captures)")}
+        if "worker_pid" not in columns:  # a database of a server before it
+            store.db.execute("ALTER TABLE captures ADD COLUMN worker_pid INTEGER")
         return store
 
     def close(self) -> None:
@@ -156,19 +161,31 @@ class Store:
     # Captures and their jobs.
 
     def add_capture(self, fields: dict[str, Any]) -> tuple[Capture, bool]:
-        """Insert a queued capture, or return the one with the same owner, SHA-256 and options: (capture, new?)."""
+        """Insert a queued capture, or return the one with the same owner, SHA-256 and options: (capture, new?).
+        A failed one is queued again (new: True): the failure may have been the worker's (killed, out of
+        memory), not the file's, and the error line said to upload again."""
         key = ("owner", "sha256", "allowlist", "dialect", "profile")
         with self._tx() as db:
             row = db.execute(
                 "SELECT * FROM captures WHERE owner=? AND sha256=? AND allowlist=? AND dialect=? AND profile=?",
                 [fields[k] for k in key],
             ).fetchone()
-            if row is not None:
+            if row is not None and row["status"] != FAILED:
                 return _capture(row), False
-            values = {**fields, "status": QUEUED, "progress": 0, "created": time.time()}
-            cols = ", ".join(values)
-            db.execute(f"INSERT INTO captures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
-        got = self.capture(fields["id"])
+            if row is not None:
+                capture_id = row["id"]
+                db.execute(
+                    "UPDATE captures SET status=?, progress=0, error=NULL, finished=NULL, created=? WHERE id=?",
+                    [QUEUED, time.time(), capture_id],
+                )
+            else:
+                capture_id = fields["id"]
+                values = {**fields, "status": QUEUED, "progress": 0, "created": time.time()}
+                cols = ", ".join(values)
+                db.execute(
+                    f"INSERT INTO captures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+                )
+        got = self.capture(capture_id)
         assert got is not None
         return got, True
 
@@ -186,11 +203,11 @@ class Store:
     def queued(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM captures WHERE status=? ORDER BY created", [QUEUED])]
 
-    def start(self, capture_id: str) -> Capture | None:
+    def start(self, capture_id: str, worker_pid: int | None = None) -> Capture | None:
         """queued -> running; None when the job is not queued (another worker took it, or it was removed)."""
         cur = self.db.execute(
-            "UPDATE captures SET status=?, started=?, progress=0 WHERE id=? AND status=?",
-            [RUNNING, time.time(), capture_id, QUEUED],
+            "UPDATE captures SET status=?, started=?, progress=0, worker_pid=? WHERE id=? AND status=?",
+            [RUNNING, time.time(), worker_pid, capture_id, QUEUED],
         )
         return self.capture(capture_id) if cur.rowcount == 1 else None
 
@@ -210,6 +227,24 @@ class Store:
         self.db.execute(
             "UPDATE captures SET status=?, error=?, finished=? WHERE id=?", [FAILED, error, time.time(), capture_id]
         )
+
+    def done(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM captures WHERE status=? ORDER BY created", [DONE])]
+
+    def requeue_done(self, capture_id: str) -> bool:
+        """done -> queued, for an analysis whose documents must be made again."""
+        cur = self.db.execute(
+            "UPDATE captures SET status=?, progress=0, finished=NULL WHERE id=? AND status=?",
+            [QUEUED, capture_id, DONE],
+        )
+        return cur.rowcount == 1
+
+    def requeue(self, capture_id: str) -> bool:
+        """running -> queued, for a job whose worker was stopped through no fault of its capture."""
+        cur = self.db.execute(
+            "UPDATE captures SET status=?, progress=0 WHERE id=? AND status=?", [QUEUED, capture_id, RUNNING]
+        )
+        return cur.rowcount == 1
 
     def requeue_running(self) -> int:
         """Jobs a stopped server left running go back to the queue (their worker died with it)."""

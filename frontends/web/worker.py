@@ -1,27 +1,28 @@
 """The analysis of one uploaded capture, in a worker process of the pool (CPU-bound: never in the web process).
 
 The worker records its own progress and outcome in the database (WAL lets it write while the web
-process reads), and leaves the report as a pickle beside the capture, written to a temporary
-name and moved into place: a report file that exists is whole.  The pickle is only ever read by
-this server from its own data folder.
+process reads), and renders every document the API serves into the capture's folder
+(:mod:`frontends.web.documents`), once: the web process only ever serves files.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import pickle
 import signal
 import sys
 import time
 from pathlib import Path
 
-from analyzer.api import AllowlistText, InputError, Options, Report, analyze, diagnose, read_allowlist
+from analyzer.api import AllowlistText, InputError, Options, analyze, read_allowlist, report_drift
+from frontends.web import documents
 from frontends.web.store import Store
 
 PROGRESS_EVERY_S = 0.2
 # Test hook: seconds a worker sleeps after taking a job, so a test can stop the server mid-analysis.
 DELAY_ENV = "EGRESS_SERVE_TEST_ANALYSIS_DELAY"
+# Test hook: a worker given a capture of this name exits on the spot, as one the kernel killed would.
+EXIT_ENV = "EGRESS_SERVE_TEST_WORKER_EXIT"
 
 _store: Store | None = None
 
@@ -37,39 +38,17 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops the pool
 
 
-def report_path(data: Path, capture_id: str) -> Path:
-    return data / "reports" / f"{capture_id}.pickle"
-
-
-def load_report(data: Path, capture_id: str) -> Report:
-    with report_path(data, capture_id).open("rb") as fh:
-        report = pickle.load(fh)
-    assert isinstance(report, Report)
-    return report
-
-
-def counts(report: Report) -> dict[str, int]:
-    return {
-        "destinations": len(report.egress()),
-        "named": sum(1 for r in report.egress() if r["fqdn"]),
-        "blocked": len(report.blocked()),
-        "missing": len(report.missing()),
-        "blocked_but_allowed": len(report.blocked_but_allowed()),
-        "excess": len(report.excess),
-        "noise": sum(1 for r in report.summary.rows if r["noise"] is not None),
-        "warnings": len(report.warnings),
-    }
-
-
-def run_job(database: str, data: str, capture_id: str) -> str:
+def run_job(database: str, data: str, capture_id: str, history: str = "") -> str:
     """Analyse one queued capture; returns its final status."""
     global _store
     if _store is None:
         _store = Store(Path(database))
     store = _store
-    job = store.start(capture_id)
+    job = store.start(capture_id, os.getpid())
     if job is None:
         return "skipped"
+    if job.name == os.environ.get(EXIT_ENV):
+        os._exit(3)
     delay = float(os.environ.get(DELAY_ENV) or 0)
     if delay:
         time.sleep(delay)
@@ -95,17 +74,18 @@ def run_job(database: str, data: str, capture_id: str) -> str:
         report = analyze(
             capture, allowlist=allowlist, options=Options(dialect=job.dialect), progress=progress, name=job.name
         )
+        drift, drift_error = None, None
+        if job.profile and history:
+            try:  # the upload still has its report when the history cannot say anything: the line says why
+                drift = documents.drift_facts(report_drift(report, history=history, profile=job.profile))
+            except InputError as exc:
+                drift_error = str(exc)
+        facts = documents.write(root, capture_id, report, drift, drift_error)
     except InputError as exc:
         store.fail(capture_id, str(exc))
         return "failed"
     except Exception as exc:  # a bug: the job says so in one line instead of staying 'running' forever
         store.fail(capture_id, f"{job.name}: internal error ({exc.__class__.__name__}); see the server log")
         raise
-    target = report_path(root, capture_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as fh:
-        pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, target)
-    store.finish(capture_id, report.capture.packets, counts(report), diagnose(report), job.size)
+    store.finish(capture_id, report.capture.packets, facts["counts"], tuple(facts["diagnosis"]), job.size)
     return "done"

@@ -101,6 +101,26 @@ def two_nights(root: Path, *, allowlist: bool = False, **nightly: Any) -> Path:
     return history
 
 
+def host_b_capture(night: str, root: Path) -> Path:
+    """Host b's capture of ``night`` alone, as a single upload would send it."""
+    return host_b(night, root / "uploads" / night / "out.pcap")
+
+
+def host_b_history(root: Path, upto: tuple[str, ...] = (NIGHT1,), *, allowlist: bool = False) -> Path:
+    """A ``sunbeam`` history of host b's captures only, one night each of ``upto``: an upload of host b's
+    capture of a later night then differs from it exactly as that night differs (``EXPECTED`` for night 2)."""
+    from analyzer.api import nightly as run_nightly
+    from analyzer.api import read_allowlist
+
+    root.mkdir(parents=True, exist_ok=True)
+    rules = read_allowlist(allowlist_file(root)) if allowlist else None
+    history = root / "history"
+    for night in upto:
+        capture = host_b(night, root / "captures" / night / "sunbeam" / "host-b" / "out.pcap")
+        run_nightly([capture], history=history, night=night, profile="sunbeam", allowlist=rules)
+    return history
+
+
 def html_table(page: str, table_id: str) -> list[list[str]]:
     """The body rows of the page's table ``table_id`` as cell texts (entities decoded), by the stdlib parser."""
     from html.parser import HTMLParser

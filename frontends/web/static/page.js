@@ -112,7 +112,7 @@
       if (c.status === "done") {
         var b = el("button", "Show");
         b.type = "button";
-        b.addEventListener("click", function () { showResult(c); });
+        b.addEventListener("click", function () { show(c.status_url); });
         td.appendChild(b);
       }
       tr.appendChild(td);
@@ -149,8 +149,8 @@
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
   // tus 1.0: create (or find again after a reload), then PATCH chunk by chunk; a cut resumes at HEAD's offset.
-  async function upload(file, allowlist, dialect) {
-    var resumeKey = "egress-upload:" + [file.name, file.size, file.lastModified, allowlist, dialect].join(":");
+  async function upload(file, allowlist, dialect, profile) {
+    var resumeKey = "egress-upload:" + [file.name, file.size, file.lastModified, allowlist, dialect, profile].join(":");
     var url = sessionStorage.getItem(resumeKey);
     var offset = 0;
     if (url) {
@@ -158,7 +158,8 @@
       if (head.status === 200) { offset = Number(head.getResponseHeader("Upload-Offset")); } else { url = null; }
     }
     if (!url) {
-      var meta = "name " + b64(file.name) + ",dialect " + b64(dialect) + (allowlist ? ",allowlist " + b64(allowlist) : "");
+      var meta = "name " + b64(file.name) + ",dialect " + b64(dialect) + (allowlist ? ",allowlist " + b64(allowlist) : "") +
+        (profile ? ",profile " + b64(profile) : "");
       var made = await request("POST", API + "/uploads", {
         "Tus-Resumable": "1.0.0", "Upload-Length": String(file.size), "Upload-Metadata": meta
       });
@@ -229,7 +230,7 @@
     say("Uploading " + file.name + "…");
     try {
       var allowlist = await chosenAllowlist();
-      var statusUrl = await upload(file, allowlist, $("dialect").value);
+      var statusUrl = await upload(file, allowlist, $("dialect").value, $("profile").value.trim());
       say("Analysing " + file.name + "…");
       var capture = await follow(statusUrl);
       say("");
@@ -258,9 +259,42 @@
     lines.textContent = "";
     c.diagnosis.forEach(function (line) { lines.appendChild(el("li", line)); });
     $("diagnosis").hidden = c.diagnosis.length === 0;
+    showDrift(c.drift, c.drift_error);
     links($("report-links"), c.downloads.report);
     links($("export-links"), c.downloads.export);
     $("report").src = c.downloads.report.html;
+  }
+
+  // A listed capture's status (with its drift) is fetched when it is shown: the list leaves the drift out.
+  async function show(statusUrl) {
+    var r = await api(statusUrl);
+    if (!r.ok) { say(await errorLine(r), true); return; }
+    showResult(await r.json());
+  }
+
+  // What the upload changed against its profile's nightly baseline: one row per drift item, all text.
+  function showDrift(drift, problem) {
+    $("drift-error").hidden = !problem;
+    $("drift-error").textContent = problem ? "No drift: " + problem : "";
+    $("drift").hidden = !drift;
+    if (!drift) { return; }
+    var nights = drift.baseline.length === 1 ? "1 night" : drift.baseline.length + " nights";
+    $("drift-title").textContent = "Against the nightly baseline of " + drift.profile + " (" + nights + ", " +
+      drift.baseline_state + ")";
+    var rows = $("drift-rows");
+    rows.textContent = "";
+    drift.items.forEach(function (item) {
+      var tr = el("tr", null, "drift-" + item["class"]);
+      tr.appendChild(el("td", item["class"]));
+      tr.appendChild(el("td", item.name, "name"));
+      tr.appendChild(el("td", item.ports.join(" ")));
+      tr.appendChild(el("td", item.verdict || ""));
+      tr.appendChild(el("td", item.previous_verdict || ""));
+      tr.appendChild(el("td", item.status || ""));
+      rows.appendChild(tr);
+    });
+    $("drift-none").hidden = drift.items.length > 0;
+    $("drift-table").hidden = drift.items.length === 0;
   }
 
   function wire() {

@@ -122,3 +122,40 @@ def test_drift_on_a_folder_without_history(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputError, match="not an egress history"):
         drift(tmp_path)
+
+
+def _fields(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    keys = ("class", "name", "ports", "baseline_ports", "verdict", "previous_verdict", "action", "status", "entry")
+    return [tuple(r[k] for k in keys) for r in rows]
+
+
+@pytest.mark.parametrize("allowlist", [False, True])
+def test_one_capture_against_a_profile_is_what_storing_it_as_a_night_gives(tmp_path: Path, allowlist: bool) -> None:
+    from analyzer.api import analyze, read_allowlist, report_drift
+
+    history = nights.host_b_history(tmp_path / "one", allowlist=allowlist)
+    files = sorted(history.rglob("*"))
+    rules = read_allowlist(nights.allowlist_file(tmp_path)) if allowlist else None
+    upload = analyze(nights.host_b_capture(nights.NIGHT2, tmp_path), allowlist=rules, name="night2.pcap")
+    got = report_drift(upload, history=history, profile="sunbeam")
+    assert sorted(history.rglob("*")) == files  # read, never written
+    assert (got.night, got.baseline, got.run, got.baseline_state) == ("upload", (nights.NIGHT1,), None, "learning")
+    assert _items(got) == (nights.EXPECTED_WITH_ALLOWLIST if allowlist else nights.EXPECTED)
+    assert all(r["captures"] == ["night2.pcap"] for r in got.drift.rows if r["class"] in ("new", "newly-blocked"))
+    # The oracle: the same capture stored as night 2 and compared by `drift` (DuckDB over the Parquet files).
+    stored = drift(nights.host_b_history(tmp_path / "two", (nights.NIGHT1, nights.NIGHT2), allowlist=allowlist))
+    assert _fields(got.drift.rows) == _fields(stored.drift.rows)
+
+
+def test_one_capture_against_a_profile_the_history_lacks(tmp_path: Path) -> None:
+    from analyzer.api import analyze, report_drift
+
+    history = nights.host_b_history(tmp_path)
+    upload = analyze(nights.host_b_capture(nights.NIGHT2, tmp_path))
+    with pytest.raises(InputError, match="no night stored for profile 'other'"):
+        report_drift(upload, history=history, profile="other")
+    with pytest.raises(InputError, match="not an egress history"):
+        report_drift(upload, history=tmp_path / "captures", profile="sunbeam")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no history here yet"):
+        report_drift(upload, history=tmp_path / "empty", profile="sunbeam")

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,8 +94,12 @@ class Server:
 
     def files(self) -> set[str]:
         """Every file under the data folder except the database's own."""
+        # os.walk, not rglob: a worker's folder moved away mid-listing is skipped, not an error.
         return {
-            str(p.relative_to(self.data)) for p in self.data.rglob("*") if p.is_file() and "egress.sqlite" not in p.name
+            str((Path(top) / name).relative_to(self.data))
+            for top, _, names in os.walk(self.data)
+            for name in names
+            if "egress.sqlite" not in name
         }
 
 
@@ -114,6 +119,56 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(root, "--workers", "2", "--max-upload", "64M")
     yield srv
     srv.stop()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed (.ci/browser-deps installs it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page with its console errors, uncaught exceptions and dialogs (a dialog would be injected script)."""
+
+    def __init__(self, browser: Any, downloads: Path) -> None:
+        self.context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def sign_in(self, server: Server, token: str = TOKEN_A) -> None:
+        self.page.goto(server.url + "/")
+        self.page.fill("#token", token)
+        self.page.click("#login-form button")
+        self.page.wait_for_selector("#app", state="visible")
+
+    def upload(self, files: Any) -> None:
+        self.page.set_input_files("#file", files)
+        self.page.wait_for_selector("#result", state="visible", timeout=90_000)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def watched(chromium: Any, tmp_path: Path) -> Iterator[Watched]:
+    w = Watched(chromium, tmp_path)
+    yield w
+    w.close()
 
 
 def copy_capture(source: Path, folder: Path, name: str | None = None) -> Path:

@@ -226,3 +226,27 @@ def test_file_names_are_labels_never_paths(server: Server, name: str) -> None:
     assert all(len(p.name) == 64 and int(p.name, 16) >= 0 for p in stored)  # named by their SHA-256 only
     assert label == {"../../etc/passwd": "passwd", "a/b/../c.pcap": "c.pcap", "-n": "-n"}.get(name, "[31mred.pcap")
     assert not any(p.name in ("passwd", "c.pcap") for p in server.root.rglob("*"))
+
+
+def test_every_document_is_rendered_once_into_the_captures_folder(server: Server) -> None:
+    from analyzer.api import analyze, read_allowlist
+    from frontends.web.api import EXPORT_FILES
+    from reports.exports import TARGETS, build
+
+    assert set(EXPORT_FILES) == set(TARGETS)  # the API serves every target `egress export` knows
+    local = copy_capture(SUNBEAM, server.root, "every-doc.pcap")
+    sent = upload(server, local, allowlist="sunbeam")
+    with server.client() as c:
+        assert wait_done(c, str(sent["status_url"]))["status"] == "done"
+        stored = sorted(f for f in server.files() if f.startswith(f"reports/{sent['id']}/"))
+        names = [f.rsplit("/", 1)[1] for f in stored]
+        assert names == sorted(["facts.json", *(f"report.{f}" for f in ("json", "html", "md", "csv"))] +
+                               [f"export.{t}" for t in TARGETS])  # fmt: skip
+        assert not any(f.endswith(".pickle") for f in server.files())
+        report = analyze(local, allowlist=read_allowlist(ALLOWLIST), name=local.name)
+        for target in TARGETS:
+            got = c.get(f"{sent['status_url']}/export", params={"to": target})
+            assert got.status_code == 200 and got.headers["content-type"].startswith(EXPORT_FILES[target][0])
+            want = build(report, target)
+            assert got.text == want.text, target
+            assert got.headers.get("egress-notes") == (str(len(want.notes)) if want.notes else None), target

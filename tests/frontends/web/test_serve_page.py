@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fixtures.builders.packets import established, write_frames
-from tests.frontends.web.conftest import ALLOWLIST, TOKEN_A, Server, copy_capture
+from tests.frontends.web.conftest import ALLOWLIST, Server, Watched, copy_capture
 from tests.frontends.web.test_serve_api import cli
 from tests.support.paths import CAPTURES, HOSTILE, ROOT, SUNBEAM
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "upload-page.png"
 REGENERATE = "EGRESS_REGEN_SCREENSHOT"  # =1 rewrites docs/upload-page.png (the README's picture)
 HOSTILE_FILE_NAME = '<img src=x onerror=alert(1)>"; -n \x1b[31m.pcap'
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed (.ci/browser-deps installs it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-class Watched:
-    """A page with its console errors, uncaught exceptions and dialogs (a dialog would be injected script)."""
-
-    def __init__(self, browser: Any, downloads: Path) -> None:
-        self.context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-    def sign_in(self, server: Server, token: str = TOKEN_A) -> None:
-        self.page.goto(server.url + "/")
-        self.page.fill("#token", token)
-        self.page.click("#login-form button")
-        self.page.wait_for_selector("#app", state="visible")
-
-    def upload(self, files: Any) -> None:
-        self.page.set_input_files("#file", files)
-        self.page.wait_for_selector("#result", state="visible", timeout=90_000)
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture()
-def watched(chromium: Any, tmp_path: Path) -> Iterator[Watched]:
-    w = Watched(chromium, tmp_path)
-    yield w
-    w.close()
 
 
 def test_upload_through_the_page(server: Server, watched: Watched, tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from frontends.web.config import Config, Tokens
+from frontends.web.documents import folder
 from frontends.web.service import Service
 from frontends.web.store import Store
-from frontends.web.worker import report_path
 
 
 def _fields(capture_id: str, sha: str, owner: str = "o", dialect: str = "azure") -> dict[str, object]:
@@ -50,15 +50,37 @@ def test_retention_removes_old_analyses_and_unshared_files(tmp_path: Path) -> No
         store = service.store
         for capture_id, sha, dialect in (("old", "s1", "azure"), ("old2", "s2", "azure"), ("new", "s2", "squid")):
             assert store.add_capture(_fields(capture_id, sha, dialect=dialect))[1]
-            report_path(tmp_path, capture_id).write_bytes(b"pickle")
+            folder(tmp_path, capture_id).mkdir(parents=True)
+            (folder(tmp_path, capture_id) / "report.json").write_text("{}")
         for sha in ("s1", "s2"):
             service.capture_file("o", sha).parent.mkdir(parents=True, exist_ok=True)
             service.capture_file("o", sha).write_bytes(b"capture")
         store.db.execute("UPDATE captures SET created=? WHERE id IN ('old', 'old2')", [time.time() - 31 * 86400])
         assert service.clean() == (2, 0)
         assert store.capture("old") is None and store.capture("old2") is None and store.capture("new") is not None
-        assert not report_path(tmp_path, "old").exists() and report_path(tmp_path, "new").exists()
+        assert not folder(tmp_path, "old").exists() and folder(tmp_path, "new").exists()
         assert not service.capture_file("o", "s1").exists()
         assert service.capture_file("o", "s2").exists()  # still the capture of a kept analysis
     finally:
         service.close()
+
+
+def test_a_database_of_an_older_server_gains_the_worker_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from frontends.web.store import _SCHEMA
+
+    old = sqlite3.connect(tmp_path / "db.sqlite")
+    # The schema as it was: without the worker_pid line.
+    before = "\n".join(line for line in _SCHEMA.splitlines() if "worker_pid" not in line)
+    old.executescript(before)
+    old.execute(
+        "INSERT INTO captures (id, owner, sha256, name, size, allowlist, allowlist_label, allowlist_path, dialect, "
+        "profile, status, created) VALUES ('a', 'o', 's', 'a.pcap', 1, '', '', '', 'azure', '', 'queued', 0)"
+    )
+    old.commit()
+    assert "worker_pid" not in {r[1] for r in old.execute("PRAGMA table_info(captures)")}
+    old.close()
+    store = Store.create(tmp_path / "db.sqlite")
+    started = store.start("a", 4242)
+    assert started is not None and started.worker_pid == 4242
