@@ -7,8 +7,10 @@ recently before the connection started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from analyzer.smallset import Values
+from analyzer.smallset import add as _with
 from parsers.dns import TYPE_A, TYPE_AAAA, TYPE_CNAME, DnsMessage, rcode_name, type_name
 
 # Bound the name map: a capture of a resolver under load could otherwise grow it without limit.
@@ -21,7 +23,7 @@ def normalize_name(name: str) -> str:
     return name.rstrip(".").lower() or "."
 
 
-@dataclass
+@dataclass(slots=True)
 class DnsEntry:
     qname: str
     qtype: str
@@ -29,23 +31,17 @@ class DnsEntry:
     queries: int = 0
     responses: int = 0
     rcode: str | None = None
-    answers: set[str] = field(default_factory=set)
-    cname_chain: list[str] = field(default_factory=list)
-    servers: set[str] = field(default_factory=set)
+    answers: Values = ()
+    cname_chain: list[str] | None = None  # None until a chain is seen: most names have none
+    servers: Values = ()
     first_seen: int = 0
     last_seen: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class NameHint:
-    name: str
-    ts_ns: int
 
 
 class DnsLog:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str, str], DnsEntry] = {}
-        self.address_names: dict[str, NameHint] = {}
+        self.address_names: dict[str, str] = {}  # address -> the name it was last an answer for
         # (client, client port, server, id) -> key of the pending question, to count unanswered ones.
         self._pending: dict[tuple[str, int, str, int], tuple[str, str, str]] = {}
 
@@ -72,7 +68,7 @@ class DnsLog:
         # mDNS and LLMNR put several questions in one message; unicast DNS has one.
         for extra in msg.questions[1:]:
             e = self._entry(normalize_name(extra.name), type_name(extra.qtype), service, ts_ns)
-            e.servers.add(server)
+            e.servers = _with(e.servers, server)
             if msg.is_response:
                 e.responses += 1
             else:
@@ -81,7 +77,7 @@ class DnsLog:
         qname = normalize_name(q.name)
         qtype = type_name(q.qtype)
         entry = self._entry(qname, qtype, service, ts_ns)
-        entry.servers.add(server)
+        entry.servers = _with(entry.servers, server)
         pkey = (client, cport, server, msg.id)
         if not msg.is_response:
             entry.queries += 1
@@ -100,10 +96,10 @@ class DnsLog:
                 continue
             if rr.rtype == TYPE_CNAME:
                 cnames.setdefault(owner, normalize_name(rr.value))
-                entry.answers.add(f"CNAME={normalize_name(rr.value)}")
+                entry.answers = _with(entry.answers, f"CNAME={normalize_name(rr.value)}")
             elif rr.rtype in (TYPE_A, TYPE_AAAA):
                 addrs.setdefault(owner, []).append(rr.value)
-                entry.answers.add(f"{'A' if rr.rtype == TYPE_A else 'AAAA'}={rr.value}")
+                entry.answers = _with(entry.answers, f"{'A' if rr.rtype == TYPE_A else 'AAAA'}={rr.value}")
         chain = []
         name = qname
         seen = {name}
@@ -118,7 +114,7 @@ class DnsLog:
         for owner in (qname, *chain):
             for addr in addrs.get(owner, ()):
                 if service == "dns" and (addr in self.address_names or len(self.address_names) < MAX_ADDRESSES):
-                    self.address_names[addr] = NameHint(qname, ts_ns)
+                    self.address_names[addr] = qname
 
     def unanswered(self) -> dict[tuple[str, str, str], int]:
         counts: dict[tuple[str, str, str], int] = {}
@@ -127,5 +123,4 @@ class DnsLog:
         return counts
 
     def name_for(self, address: str) -> str | None:
-        hint = self.address_names.get(address)
-        return hint.name if hint else None
+        return self.address_names.get(address)

@@ -1,18 +1,20 @@
 """The packet loop: frames -> IP -> flows, DNS log and parse errors.
 
-Memory is bounded: finished flows are evicted into compact result rows, flow buffers are
-capped and released once a flow is settled, fragment and DNS state are capped.
+Memory is bounded: finished flows are handed to ``on_flow_done`` (which turns them into rows and
+writes them out, see analyzer.pipeline) and dropped, flow buffers are capped and released once a
+flow is settled, fragment and DNS state are capped, and at most ``MAX_OPEN_FLOWS`` flows are open
+at once: past that, the longest idle are finished early (a SYN scan never closes its flows).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from analyzer.dnslog import DnsLog
-from analyzer.flows import PROTO_TCP, PROTO_UDP, UDP_IDLE_SPLIT_NS, Flow
+from analyzer.flows import DNS_PORTS, PROTO_TCP, PROTO_UDP, UDP_IDLE_SPLIT_NS, AnyFlow, DnsFlow, Flow
 from analyzer.fragments import Reassembler
 from parsers import dns as dnsp
 from parsers.capture import Frame
@@ -38,6 +40,16 @@ MAX_TUNNEL_DEPTH = 4
 CLOSED_LINGER_NS = 30 * 1_000_000_000
 IDLE_EVICT_NS = 600 * 1_000_000_000
 EVICT_EVERY = 1 << 14
+# Open flows held at once.  An open flow costs about 2 KB (the Flow, its keys in the flow and
+# fast-path maps, its counters); a SYN scan opens a flow per probe and never closes one, and short
+# connections linger CLOSED_LINGER_NS after they close, so without a cap memory grows with the
+# capture.  Past the cap the flows idle longest are finished, down to SHED_TO of it.
+MAX_OPEN_FLOWS = 32_768
+# DNS conversations (a DnsFlow, about 450 bytes with its keys) are capped apart: a stub resolver
+# reusing a few ports keeps tens of thousands of them busy at once, and they must not push out
+# connections.
+MAX_OPEN_DNS_FLOWS = 131_072
+SHED_TO = 0.75
 VXLAN_PORTS = (4789, 8472)  # IANA, and the Linux kernel default that flannel uses
 GENEVE_PORT = 6081
 GRE_UDP_PORT = 4754  # RFC 8086 GRE-in-UDP
@@ -80,10 +92,23 @@ class EngineStats:
 
 
 class Engine:
-    def __init__(self, on_flow_done: Callable[[Flow], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_flow_done: Callable[[AnyFlow], None] | None = None,
+        max_open: int = MAX_OPEN_FLOWS,
+        max_open_dns: int = MAX_OPEN_DNS_FLOWS,
+    ) -> None:
         self.flows: dict[FlowKey, tuple[Flow, bool]] = {}
-        self.done: list[Flow] = []
+        # UDP conversations on a DNS port (53, 5353, 5355): the light DnsFlow, in a map of their own.
+        self.dns_flows: dict[FlowKey, tuple[DnsFlow, bool]] = {}
+        # Finished flows are kept here only when nobody takes them (``on_flow_done`` None: tests
+        # that look at Flow objects); the pipeline takes each as it finishes, and none is kept.
+        self.done: list[AnyFlow] = []
         self.on_flow_done = on_flow_done
+        self.finished = 0
+        self.max_open = max_open
+        self.max_open_dns = max_open_dns
+        self.shed = 0  # open (not closed) flows finished early to keep under max_open
         self.dns = DnsLog()
         self.errors: list[ParseErrorRow] = []
         self.stats = EngineStats()
@@ -251,7 +276,16 @@ class Engine:
         self.flows[(proto, server, sport, client, cport)] = (flow, False)
         return flow
 
-    def _finish(self, flow: Flow, client: bytes, server: bytes) -> None:
+    def _finish(self, flow: AnyFlow, client: bytes, server: bytes) -> None:
+        if isinstance(flow, DnsFlow):
+            self.dns_flows.pop((PROTO_UDP, client, flow.cport, server, flow.sport), None)
+            self.dns_flows.pop((PROTO_UDP, server, flow.sport, client, flow.cport), None)
+            self.finished += 1
+            if self.on_flow_done is not None:
+                self.on_flow_done(flow)
+            else:
+                self.done.append(flow)
+            return
         self._closed.pop(flow.uid, None)
         self.flows.pop((flow.proto, client, flow.cport, server, flow.sport), None)
         self.flows.pop((flow.proto, server, flow.sport, client, flow.cport), None)
@@ -263,9 +297,11 @@ class Engine:
                     del settled[key]
             flow.fast_keys = None
         flow.release()
+        self.finished += 1
         if self.on_flow_done is not None:
             self.on_flow_done(flow)
-        self.done.append(flow)
+        else:
+            self.done.append(flow)
 
     def tcp(self, pkt: IPPacket, depth: int = 0) -> None:
         seg = decode_tcp(pkt.payload)
@@ -337,6 +373,9 @@ class Engine:
             if teredo is not None:
                 self.ip(decode_ipv6(dgram.payload, teredo), depth + 1)
                 return
+        if dgram.sport in DNS_PORTS or dgram.dport in DNS_PORTS:
+            self._dns_udp(pkt, dgram.sport, dgram.dport, dgram.payload, depth)
+            return
         hit = self.flows.get((PROTO_UDP, pkt.src, dgram.sport, pkt.dst, dgram.dport))
         if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
             self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
@@ -361,21 +400,54 @@ class Engine:
             flow, from_client = hit
         flow.udp_packet(from_client, dgram.payload, self._wirelen, self._ts, self.error, self.dns_message)
 
+    def _dns_udp(self, pkt: IPPacket, sport: int, dport: int, payload: bytes, depth: int) -> None:
+        """A datagram on a DNS port: the light path (a DnsFlow), with the sides, the idle split and
+        the link-layer group decided exactly as :meth:`udp` decides them for any UDP flow."""
+        flows = self.dns_flows
+        hit = flows.get((PROTO_UDP, pkt.src, sport, pkt.dst, dport))
+        if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
+            self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
+            hit = None
+        if hit is None:
+            if sport < WELL_KNOWN_PORTS and dport >= EPHEMERAL_PORTS:
+                flow = self._create_dns(pkt.version, pkt.dst, dport, pkt.src, sport)
+                flow.server_first = True
+                from_client = False
+            else:
+                flow = self._create_dns(pkt.version, pkt.src, sport, pkt.dst, dport)
+                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                from_client = True
+        else:
+            flow, from_client = hit
+        flow.udp_packet(from_client, payload, self._wirelen, self._ts, self.error, self.dns_message)
+
+    def _create_dns(self, version: int, client: bytes, cport: int, server: bytes, sport: int) -> DnsFlow:
+        self._uid += 1
+        service = DNS_PORTS.get(sport) or DNS_PORTS[cport]
+        flow = DnsFlow(self._uid, version, self.addr(client), cport, self.addr(server), sport, self._ts, service)
+        flow.dns_name = self.dns.name_for(flow.server)
+        self.dns_flows[(PROTO_UDP, client, cport, server, sport)] = (flow, True)
+        self.dns_flows[(PROTO_UDP, server, sport, client, cport)] = (flow, False)
+        return flow
+
     @staticmethod
-    def _ends(flow: Flow, src: bytes, dst: bytes, from_client: bool) -> tuple[bytes, bytes]:
+    def _ends(flow: AnyFlow, src: bytes, dst: bytes, from_client: bool) -> tuple[bytes, bytes]:
         return (src, dst) if from_client else (dst, src)
 
     def icmp(self, pkt: IPPacket) -> None:
         err = decode_icmp(pkt.payload, pkt.version)
         if err is None or not err.unreachable:
             return
-        hit = self.flows.get((err.quoted_proto, err.quoted_src, err.quoted_sport, err.quoted_dst, err.quoted_dport))
+        key = (err.quoted_proto, err.quoted_src, err.quoted_sport, err.quoted_dst, err.quoted_dport)
+        hit: tuple[AnyFlow, bool] | None = self.flows.get(key)
+        if hit is None and err.quoted_proto == PROTO_UDP:
+            hit = self.dns_flows.get(key)
         if hit is not None and hit[1]:
             flow = hit[0]
             if flow.icmp is None:
                 flow.icmp = (err.version, err.type, err.code, self.addr(pkt.src))
 
-    def dns_message(self, flow: Flow, msg: dnsp.DnsMessage, ts: int) -> None:
+    def dns_message(self, flow: AnyFlow, msg: dnsp.DnsMessage, ts: int) -> None:
         self.dns.add(msg, ts, flow.service or "dns", flow.client, flow.cport, flow.server)
 
     # ------------------------------------------------------------------ eviction
@@ -391,17 +463,54 @@ class Engine:
                 del self._closed[uid]
                 if self.flows.get((flow.proto, client, flow.cport, server, flow.sport), (None,))[0] is flow:
                     self._finish(flow, client, server)
+        if len(self.flows) > 2 * self.max_open:  # two keys per flow
+            self._shed(self.flows, self.max_open)
+        if len(self.dns_flows) > 2 * self.max_open_dns:
+            self._shed(self.dns_flows, self.max_open_dns)
         if now - self._last_idle_scan < IDLE_EVICT_NS:
             return
         self._last_idle_scan = now
         for key, (flow, from_client) in list(self.flows.items()):
             if from_client and now - flow.last_ns > IDLE_EVICT_NS:
                 self._finish(flow, key[1], key[3])
+        for key, (dns_flow, from_client) in list(self.dns_flows.items()):
+            if from_client and now - dns_flow.last_ns > IDLE_EVICT_NS:
+                self._finish(dns_flow, key[1], key[3])
 
-    def close(self) -> list[Flow]:
-        """End of capture: finish every open flow; return all flows in start order."""
+    def open_flows(self) -> int:
+        return (len(self.flows) + len(self.dns_flows)) // 2
+
+    def _shed(self, flows: Mapping[FlowKey, tuple[AnyFlow, bool]], cap: int) -> None:
+        """Too many flows open in ``flows``: finish the ones idle longest (oldest last packet first)
+        until ``SHED_TO`` of the cap remain.  A later packet of one of them starts a new flow, so
+        the report warns when a flow not yet closed is finished this way."""
+        open_flows = [(flow, key[1], key[3]) for key, (flow, from_client) in flows.items() if from_client]
+        excess = len(open_flows) - int(cap * SHED_TO)
+        if excess <= 0:
+            return
+        open_flows.sort(key=lambda item: (item[0].last_ns, item[0].uid))
+        for flow, client, server in open_flows[:excess]:
+            if flow.uid not in self._closed:
+                self.shed += 1
+            self._finish(flow, client, server)
+
+    def shed_warnings(self) -> list[str]:
+        if not self.shed:
+            return []
+        return [
+            f"more connections were open at once than memory allows ({self.max_open}, or {self.max_open_dns} DNS "
+            f"exchanges): {self.shed} of them, idle longest, "
+            "were ended early to bound memory (a later packet of one counts as a new connection)"
+        ]
+
+    def close(self) -> list[AnyFlow]:
+        """End of capture: finish every open flow; return the flows kept (none when ``on_flow_done``
+        takes them) in start order."""
         for key, (flow, from_client) in list(self.flows.items()):
             if from_client:
                 self._finish(flow, key[1], key[3])
+        for key, (dns_flow, from_client) in list(self.dns_flows.items()):
+            if from_client:
+                self._finish(dns_flow, key[1], key[3])
         self.done.sort(key=lambda f: (f.first_ns, f.uid))
         return self.done

@@ -13,31 +13,86 @@ ten thousand connections, with nothing gained for the reports that read rows any
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from analyzer import schema
+from analyzer.spill import SpilledRows
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+# A change to one row, applied in place: how the review writes its columns into a table.
+RowUpdate = Callable[[dict[str, Any]], None]
+ARROW_BATCH_ROWS = 65_536
+
 
 class Table:
-    __slots__ = ("name", "rows")
+    """Rows in memory, or (for a large capture) rows spilled to disk by :mod:`analyzer.spill` and
+    streamed back on each pass.  Either way the same surface: ``len``, iteration, :meth:`column`,
+    :meth:`where`, :meth:`update`, :meth:`to_arrow`, :meth:`arrow_batches`, :meth:`to_pandas`."""
 
-    def __init__(self, name: str, rows: list[dict[str, Any]]) -> None:
+    __slots__ = ("_rows", "_spilled", "_updates", "name")
+
+    def __init__(self, name: str, rows: list[dict[str, Any]] | SpilledRows) -> None:
         self.name = name
-        self.rows = rows
+        self._rows: list[dict[str, Any]] | None = None
+        self._spilled: SpilledRows | None = None
+        # Updates of a spilled table, applied to each row as it is read back (its rows are not held).
+        self._updates: list[RowUpdate] = []
+        if isinstance(rows, SpilledRows):
+            self._spilled = rows
+        else:
+            self._rows = rows
+
+    @property
+    def spilled(self) -> bool:
+        return self._spilled is not None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as a list: the table's own for an in-memory table; for a spilled one a list read
+        back whole (every row in memory at once: iterate the table instead where it may be large)."""
+        if self._rows is not None:
+            return self._rows
+        return list(self)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        if self._rows is not None:
+            return len(self._rows)
+        assert self._spilled is not None
+        return self._spilled.count
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
+        if self._rows is not None:
+            return iter(self._rows)
+        return self._stream()
+
+    def _stream(self) -> Iterator[dict[str, Any]]:
+        assert self._spilled is not None
+        updates = self._updates
+        for row in self._spilled:
+            for update in updates:
+                update(row)
+            yield row
+
+    def update(self, change: RowUpdate) -> None:
+        """Change every row with ``change`` (which edits a row in place): at once in memory, on each
+        read for a spilled table."""
+        if self._rows is not None:
+            for row in self._rows:
+                change(row)
+        else:
+            self._updates.append(change)
+
+    def __reduce__(self) -> tuple[type[Table], tuple[str, list[dict[str, Any]]]]:
+        # To another process (analyze_many's workers) a table travels whole: its spill files belong
+        # to the process that wrote them and go when that process's report does.
+        return (Table, (self.name, self.rows))
 
     def __repr__(self) -> str:
-        return f"<Table {self.name}: {len(self.rows)} rows>"
+        return f"<Table {self.name}: {len(self)} rows{' (spilled)' if self.spilled else ''}>"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -50,17 +105,33 @@ class Table:
     def column(self, name: str) -> list[Any]:
         if name not in self.columns:
             raise KeyError(f"table {self.name} has no column {name!r}")
-        return [r[name] for r in self.rows]
+        return [r[name] for r in self]
 
     def where(self, **equals: Any) -> Table:
         """The rows whose columns equal the given values (``dns.where(service="dns")``)."""
         items = list(equals.items())
-        return Table(self.name, [r for r in self.rows if all(r[k] == v for k, v in items)])
+        return Table(self.name, [r for r in self if all(r[k] == v for k, v in items)])
+
+    def arrow_batches(self, rows_per_batch: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches under the declared schema, a batch at a time."""
+        import pyarrow as pa
+
+        arrow_schema = schema.arrow_schema(self.name)
+        chunk: list[dict[str, Any]] = []
+        for row in self:
+            chunk.append(row)
+            if len(chunk) >= rows_per_batch:
+                yield pa.RecordBatch.from_pylist(chunk, schema=arrow_schema)
+                chunk = []
+        if chunk:
+            yield pa.RecordBatch.from_pylist(chunk, schema=arrow_schema)
 
     def to_arrow(self) -> pa.Table:
         import pyarrow as pa
 
-        return pa.Table.from_pylist(self.rows, schema=schema.arrow_schema(self.name))
+        if self._rows is not None:
+            return pa.Table.from_pylist(self._rows, schema=schema.arrow_schema(self.name))
+        return pa.Table.from_batches(list(self.arrow_batches()), schema=schema.arrow_schema(self.name))
 
     def to_pandas(self) -> pd.DataFrame:
         """An Arrow-backed frame (``pd.ArrowDtype`` columns, nullable, timestamps UTC)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from analyzer.flows import PROTO_TCP, Flow
+from analyzer.flows import PROTO_TCP, AnyFlow
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def clean(name: str | None) -> str | None:
     return name
 
 
-def protocol_of(flow: Flow) -> str:
+def protocol_of(flow: AnyFlow) -> str:
     if flow.proto == PROTO_TCP:
         if flow.connect_target is not None:
             return "SOCKS" if flow.tunnel_kind and flow.tunnel_kind.startswith("socks") else "HTTP-CONNECT"
@@ -65,7 +65,7 @@ def protocol_of(flow: Flow) -> str:
     return "QUIC" if flow.quic else "UDP"
 
 
-def targets(flow: Flow) -> list[Target]:
+def targets(flow: AnyFlow) -> list[Target]:
     """One target per distinct name a flow reached: one for most flows, several for HTTP keep-alive."""
     proto = protocol_of(flow)
     proxy = f"{flow.server}:{flow.sport}" if ":" not in flow.server else f"[{flow.server}]:{flow.sport}"

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from analyzer.frames import Table
 
@@ -169,9 +170,13 @@ def search_list_expansions(dns: Table) -> dict[str, str]:
     ``api.charmhub.io.maas`` failing next to a lookup of ``api.charmhub.io`` is the resolver's
     search list at work (``search maas`` in resolv.conf), not a destination the install needs.
     """
-    names = set(dns.column("qname"))
+    names: set[str] = set()
+    failed: set[str] = set()
+    for r in dns:  # one pass: a large capture's DNS table is streamed back from disk on each
+        names.add(r["qname"])
+        if r["rcode"] in ("NXDOMAIN", "SERVFAIL", "REFUSED"):
+            failed.add(r["qname"])
     out: dict[str, str] = {}
-    failed = {r["qname"] for r in dns if r["rcode"] in ("NXDOMAIN", "SERVFAIL", "REFUSED")}
     for qname in sorted(failed):
         labels = qname.split(".")
         for i in range(len(labels) - 1, 0, -1):
@@ -195,8 +200,12 @@ class NoiseVerdicts:
 
     def apply(self, summary: Table, dns: Table) -> None:
         """Write the verdicts into the ``noise`` and ``noise_reason`` columns of both tables."""
-        for r in dns.rows:
-            r["noise"], r["noise_reason"] = self.names.get(r["qname"], (None, None))
+        names = self.names
+
+        def noise(r: dict[str, Any]) -> None:
+            r["noise"], r["noise_reason"] = names.get(r["qname"], (None, None))
+
+        dns.update(noise)  # a spilled DNS table takes it as its rows stream back
         rows = summary.rows
         for idx, kind, reason in self.summary_rows:
             rows[idx]["noise"], rows[idx]["noise_reason"] = kind, reason

@@ -7,6 +7,10 @@ or pandas on demand).  The review columns are still empty: front ends call
 :func:`analyzer.api.analyze`, which reviews the report (noise, allowlist) before returning it.
 Observations from other sources (firewall logs) can join at :func:`analyzer.summary.summarize`,
 which only needs the observations table.
+
+Nothing grows with the number of connections: each flow becomes its rows as it finishes
+(:class:`FlowRows`), the summary is folded from them there and then, and the row tables wait on
+disk past a few thousand rows (analyzer.spill), to be streamed by the renderers.
 """
 
 from __future__ import annotations
@@ -18,22 +22,31 @@ from typing import Any, BinaryIO
 
 from analyzer.engine import Engine
 from analyzer.fastpath import run_pcap, run_pcapng
-from analyzer.flows import PROTO_TCP, Flow
+from analyzer.flows import PROTO_TCP, AnyFlow
 from analyzer.frames import Table
 from analyzer.naming import targets
 from analyzer.progress import ProgressFn
 from analyzer.report import CaptureInfo, Report
-from analyzer.summary import summarize
+from analyzer.spill import SPILL_ROWS, RowSink, SpillDir
+from analyzer.summary import Summarizer
 from analyzer.verdicts import verdict
 from parsers.capture import CHUNK, CaptureReader
 from parsers.link import LINK_NAMES
 
 
-def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    flow_rows: list[dict[str, Any]] = []
-    http_rows: list[dict[str, Any]] = []
-    observations: list[dict[str, Any]] = []
-    for f in flows:
+class FlowRows:
+    """Each finished flow becomes its rows at once (``flow_done``, the engine's callback): a flows
+    row, http rows and observations, written to their :class:`RowSink` (to disk past ``spill_rows``
+    rows) and folded into the summary.  Rows are keyed by the flow's start and id, so the tables
+    list connections in start order whatever order they finished in."""
+
+    def __init__(self, spill_dir: SpillDir, spill_rows: int = SPILL_ROWS) -> None:
+        self.flows = RowSink("flows", spill_dir, spill_rows)
+        self.http = RowSink("http", spill_dir, spill_rows)
+        self.observations = RowSink("observations", spill_dir, spill_rows)
+        self.summary = Summarizer()
+
+    def flow_done(self, f: AnyFlow) -> None:
         v, detail = verdict(f)
         tgts = targets(f)
         main = tgts[0]
@@ -46,7 +59,10 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
             "dport": f.sport,
             "transport": "tcp" if f.proto == PROTO_TCP else "udp",
         }
-        flow_rows.append(
+        start = f.first_ns
+        uid = f.uid
+        self.flows.add(
+            (start, uid),
             {
                 **keys,
                 "protocol": main.protocol,
@@ -61,7 +77,7 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                 "last_ts": f.last_ns,
                 "sni": f.sni,
                 "http_host": f.host_headers[0] if f.host_headers else None,
-                "http_hosts": f.host_headers,
+                "http_hosts": list(f.host_headers),
                 "requests": f.requests,
                 "http_status": f.http_status,
                 "ech": f.ech,
@@ -71,37 +87,41 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                 "server_packets": f.s_packets,
                 "client_payload": f.c_payload,
                 "server_payload": f.s_payload,
-            }
+            },
         )
         if main.protocol == "DNS":
-            continue  # lookups are reported in the dns table, not as egress connections
+            return  # lookups are reported in the dns table, not as egress connections
         for i, t in enumerate(tgts):
             if main.protocol in ("HTTP", "HTTP-CONNECT", "SOCKS"):
-                http_rows.append(
-                    {**keys, "host": t.fqdn, "port": t.port, "source": t.source, "requests": t.requests, "via": t.via}
+                self.http.add(
+                    (start, uid, i),
+                    {**keys, "host": t.fqdn, "port": t.port, "source": t.source, "requests": t.requests, "via": t.via},
                 )
-            observations.append(
-                {
-                    "protocol": t.protocol,
-                    "port": t.port,
-                    "fqdn": t.fqdn,
-                    # Through a proxy the connection's own address is the proxy's (it is in via).
-                    "address": t.address if t.address is not None else None if t.via else f.server,
-                    "count": t.requests,
-                    "bytes": (f.c_bytes + f.s_bytes) if i == 0 else 0,
-                    "verdict": v,
-                    "first_seen": f.first_ns,
-                    "last_seen": f.last_ns,
-                    "source": t.source,
-                    "via": t.via,
-                    "detail": detail,
-                    # A broadcast address never answers from itself (replies come from each host's own
-                    # address, another flow): an answered flow is a unicast one behind an odd MAC.
-                    "link_broadcast": f.link_group and not f.s_packets,
-                    **_capture_source(f.client, f.cport),
-                }
-            )
-    return flow_rows, http_rows, observations
+            observation = {
+                "protocol": t.protocol,
+                "port": t.port,
+                "fqdn": t.fqdn,
+                # Through a proxy the connection's own address is the proxy's (it is in via).
+                "address": t.address if t.address is not None else None if t.via else f.server,
+                "count": t.requests,
+                "bytes": (f.c_bytes + f.s_bytes) if i == 0 else 0,
+                "verdict": v,
+                "first_seen": f.first_ns,
+                "last_seen": f.last_ns,
+                "source": t.source,
+                "via": t.via,
+                "detail": detail,
+                # A broadcast address never answers from itself (replies come from each host's own
+                # address, another flow): an answered flow is a unicast one behind an odd MAC.
+                "link_broadcast": f.link_group and not f.s_packets,
+                **_capture_source(f.client, f.cport),
+            }
+            self.observations.add((start, uid, i), observation)
+            self.summary.add(observation, (start, uid, i))
+
+    def held(self) -> int:
+        """Rows held in memory now, across the three tables."""
+        return self.flows.held() + self.http.held() + self.observations.held()
 
 
 def _capture_source(client: str, port: int) -> dict[str, Any]:
@@ -117,17 +137,21 @@ def _capture_source(client: str, port: int) -> dict[str, Any]:
     }
 
 
-def _dns_rows(engine: Engine) -> list[dict[str, Any]]:
+def _dns_rows(engine: Engine, sink: RowSink) -> Table:
+    """The DNS table, one row per (name, type, service) in that order; each entry leaves the log as
+    its row is written, so the log and the rows are never both whole in memory."""
     unanswered = engine.dns.unanswered()
-    rows = []
-    for key, e in sorted(engine.dns.entries.items()):
-        rows.append(
+    entries = engine.dns.entries
+    for i, key in enumerate(sorted(entries)):
+        e = entries.pop(key)
+        sink.add(
+            (i,),
             {
                 "qname": e.qname,
                 "qtype": e.qtype,
                 "rcode": e.rcode,
                 "answers": sorted(e.answers),
-                "cname_chain": e.cname_chain,
+                "cname_chain": e.cname_chain or [],
                 "count": max(e.queries, e.responses),
                 "queries": e.queries,
                 "responses": e.responses,
@@ -139,9 +163,9 @@ def _dns_rows(engine: Engine) -> list[dict[str, Any]]:
                 "noise": None,
                 "noise_reason": None,
                 "status": None,
-            }
+            },
         )
-    return rows
+    return Table("dns", sink.finish())
 
 
 def tune_gc_for_batch_run() -> None:
@@ -193,11 +217,15 @@ def analyze_stream(
     progress: ProgressFn | None = None,
     fast: bool = True,
     chunk_size: int = CHUNK,
+    spill_rows: int = SPILL_ROWS,
 ) -> Report:
     """``fast=False`` sends every packet through the full decoder (the reference the fast path is
-    tested against); ``chunk_size`` is how much is read at a time."""
+    tested against); ``chunk_size`` is how much is read at a time; a table holds ``spill_rows`` rows
+    in memory before it writes them to the report's spill directory (analyzer.spill)."""
     reader = CaptureReader(stream, name=name, chunk_size=chunk_size)
-    engine = Engine()
+    spill_dir = SpillDir()
+    rows = FlowRows(spill_dir, spill_rows)
+    engine = Engine(on_flow_done=rows.flow_done)
     if fast and reader.info.format == "pcap":
         run_pcap(reader, engine, progress, size)
     elif fast and reader.info.format == "pcapng":
@@ -210,9 +238,7 @@ def analyze_stream(
             if i % 20000 == 0:
                 progress(reader.file_bytes_read, size, i)
         progress(reader.file_bytes_read, size, engine.stats.packets)
-    flows = engine.close()
-    flow_rows, http_rows, observations = _flow_rows(flows)
-    observed = Table("observations", observations)
+    engine.close()
     st = engine.stats
     link_types = sorted(reader.info.link_types | st.link_types)
     capture = CaptureInfo(
@@ -230,23 +256,24 @@ def analyze_stream(
         parse_errors=st.parse_errors,
         non_ip_packets=st.non_ip,
         undecoded_link_type_packets=st.skipped_linktype,
-        flows=len(flows),
+        flows=engine.finished,
         fragments_dropped=engine.fragments.dropped,
     )
-    warnings = [*reader.info.warnings, *engine.warnings]
+    warnings = [*reader.info.warnings, *engine.warnings, *engine.shed_warnings(), *rows.summary.warnings()]
     if st.parse_errors > len(engine.errors):
         warnings.append(f"{st.parse_errors} parse errors; the table keeps the first {len(engine.errors)}")
     return Report(
         capture=capture,
         warnings=tuple(warnings),
-        summary=summarize(observed),
-        flows=Table("flows", flow_rows),
-        http=Table("http", http_rows),
-        dns=Table("dns", _dns_rows(engine)),
+        summary=rows.summary.table(),
+        flows=Table("flows", rows.flows.finish()),
+        http=Table("http", rows.http.finish()),
+        dns=_dns_rows(engine, RowSink("dns", spill_dir, spill_rows)),
         parse_errors=Table("parse_errors", [vars_of(e) for e in engine.errors]),
-        observations=observed,
+        observations=Table("observations", rows.observations.finish()),
         excess=Table("excess", []),
         lint=Table("lint", []),
+        spill=spill_dir,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.frames import Table
+from analyzer.spill import SpillDir
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,8 @@ class Report:
     # confirmed by the other source or not): empty for a capture alone.
     sources: tuple[SourceInfo, ...] = ()
     log_verdicts: Table | None = None
+    # Where tables too large to hold wait on disk (analyzer.spill); removed with the report.
+    spill: SpillDir | None = field(default=None, repr=False, compare=False)
     tables: dict[str, Table] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +130,12 @@ class Report:
 
     def table(self, name: str) -> Table:
         return self.tables[name]
+
+    def close(self) -> None:
+        """Remove the spill files now rather than when the report is collected (its spilled tables
+        cannot be read afterwards)."""
+        if self.spill is not None:
+            self.spill.cleanup()
 
     # Views over the review columns, in table order.
 
@@ -151,7 +160,7 @@ class Report:
         """Names resolved but never connected to, one row per name (the first of its lookups)."""
         seen: set[str] = set()
         out = []
-        for r in self.dns.rows:
+        for r in self.dns:
             if r["status"] == "dns-only" and r["qname"] not in seen:
                 seen.add(r["qname"])
                 out.append(r)
@@ -160,7 +169,7 @@ class Report:
     def noise(self) -> list[NoiseItem]:
         """What was left out: noise DNS names (sorted, once each), then noise summary rows in summary order."""
         names: dict[str, NoiseItem] = {}
-        for r in self.dns.rows:
+        for r in self.dns:
             if r["noise"] is not None and r["qname"] not in names:
                 names[r["qname"]] = NoiseItem(r["qname"], r["noise"], r["noise_reason"])
         out = [names[n] for n in sorted(names)]
@@ -184,4 +193,4 @@ class Report:
         return {(r["protocol"], r["port"], r["fqdn"] or r["address"], r["verdict"]): r for r in rows}
 
     def noise_names(self) -> set[str]:
-        return {r["qname"] for r in self.dns.rows if r["noise"] is not None}
+        return {r["qname"] for r in self.dns if r["noise"] is not None}

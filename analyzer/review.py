@@ -29,7 +29,7 @@ def review(
     connections reached through a link-layer broadcast or multicast (subnet broadcasts)."""
     rules = NoiseRules(include=options.include_noise, internal_domains=options.internal_domains)
     resolvers: set[str] = set()
-    for row in dns.rows:
+    for row in dns:
         if row["service"] == "dns":
             resolvers.update(str(s) for s in row["servers"])
     classify(summary, dns, rules, resolvers, link_broadcast).apply(summary, dns)

@@ -1,7 +1,13 @@
 """The KQL-shaped summary: ``summarize count() by Protocol, DestinationPort, Fqdn, Action``.
 
-Input is an *observations* frame (one row per connection and name, from a capture today,
-from firewall logs later); output is one row per (protocol, port, fqdn or address, verdict).
+Input is *observations* (one row per connection and name, from a capture today, from firewall
+logs later); output is one row per (protocol, port, fqdn or address, verdict).  The summary is
+folded one observation at a time (:class:`Summarizer`), in whatever order connections finish: no
+observation is kept, and what a group keeps does not depend on the order it is fed.
+
+Groups of unnamed destinations (no SNI, Host or DNS name: grouped by address) are bounded: a SYN
+scan of a million addresses must not make a million rows.  Past ``MAX_ADDRESS_GROUPS`` of them, a
+new address joins one "other addresses" row per protocol, port and verdict, and a warning says so.
 """
 
 from __future__ import annotations
@@ -9,72 +15,175 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.frames import Table
+from analyzer.smallset import Values, add
 from analyzer.verdicts import VERDICTS, action
 
 SOURCE_RANK = {"sni": 0, "host": 1, "connect": 2, "dns": 3, "none": 4}
 _ACTION_RANK = {"Deny": 0, "Unknown": 1, "Allow": 2}
 
 
+# Unnamed destinations listed by address in the summary; beyond, they are counted together.
+MAX_ADDRESS_GROUPS = 20_000
+OTHER_ADDRESSES = "other-addresses"  # the key's name slot of a group beyond the cap (never an fqdn or address)
+
+# An observation's place in the order the report lists connections (flows: start time, connection
+# id, the name's index within the connection): it breaks ties between details the same way whatever
+# the order observations arrive in.
+Order = tuple[int, ...]
+
+
 class _Group:
-    __slots__ = ("addresses", "bytes", "count", "details", "first", "key", "last", "sources", "vias")
+    __slots__ = (
+        "addresses",
+        "bytes",
+        "count",
+        "detail",
+        "detail_count",
+        "detail_order",
+        "first",
+        "key",
+        "last",
+        "more_details",
+        "sources",
+        "vias",
+    )
 
     def __init__(self, key: tuple[Any, ...]) -> None:
         self.key = key
-        self.addresses: set[str] = set()
-        self.vias: set[str] = set()
-        self.sources: set[str] = set()
-        self.details: dict[str, int] = {}  # a plain dict: a Counter per group costs more than the grouping
+        self.addresses: Values = ()
+        self.vias: Values = ()
+        self.sources: Values = ()
+        # The first detail seen, its connections and the order of its first one, inline: most groups
+        # have one; others go to more_details (detail -> [connections, order of its first]).
+        self.detail: str | None = None
+        self.detail_count = 0
+        self.detail_order: Order = ()
+        self.more_details: dict[str, list[Any]] | None = None
         self.count = 0
         self.bytes = 0
         self.first: Any = None
         self.last: Any = None
 
 
-def _detail(counts: dict[str, int]) -> str | None:
-    """The most frequent detail (the first seen among equals), and how many connections it describes
-    when the row counts more than one: a detail speaks of one connection (``1 datagram(s), no answer``),
-    so next to ``count_ 2`` it must say whether it is true of both."""
+def _detail(counts: dict[str, list[Any]]) -> str | None:
+    """The most frequent detail (the first in report order among equals), and how many connections it
+    describes when the row counts more than one: a detail speaks of one connection (``1 datagram(s),
+    no answer``), so next to ``count_ 2`` it must say whether it is true of both."""
     best: str | None = None
     top = 0
-    for value, n in counts.items():
-        if n > top:
-            best, top = value, n
-    total = sum(counts.values())
+    first: Order = ()
+    for value, (n, order) in counts.items():
+        if n > top or (n == top and order < first):
+            best, top, first = value, n, order
+    total = sum(n for n, _order in counts.values())
     if best is None or total <= 1:
         return best
     return f"{best} ({'all' if top == total else top} of {total} connections)"
 
 
-def summarize(obs: Table) -> Table:
-    # Plain Python grouping: a capture has thousands of small groups, where pandas' per-group
-    # overhead (not the arithmetic) dominates.
-    groups: dict[tuple[Any, ...], _Group] = {}
-    for r in obs.rows:
+class Summarizer:
+    """The summary folded as observations arrive (:meth:`add`), read once at the end (:meth:`table`)."""
+
+    __slots__ = ("_address_groups", "_groups", "max_address_groups", "other_connections")
+
+    def __init__(self, max_address_groups: int = MAX_ADDRESS_GROUPS) -> None:
+        # Plain Python grouping: a capture has thousands of small groups, where pandas' per-group
+        # overhead (not the arithmetic) dominates.
+        self._groups: dict[tuple[Any, ...], _Group] = {}
+        self._address_groups = 0
+        self.max_address_groups = max_address_groups
+        self.other_connections = 0  # observations counted in an "other addresses" group
+
+    def add(self, r: dict[str, Any], order: Order) -> None:
         # Rows without a name are grouped by their address, as the firewall log would show them.
-        name = r["fqdn"] if r["fqdn"] is not None else r["address"]
-        key = (r["protocol"], r["port"], name, r["verdict"], r["fqdn"] is None)
+        unnamed = r["fqdn"] is None
+        name = r["address"] if unnamed else r["fqdn"]
+        key = (r["protocol"], r["port"], name, r["verdict"], unnamed)
+        groups = self._groups
         g = groups.get(key)
         if g is None:
+            if unnamed:
+                if self._address_groups >= self.max_address_groups:
+                    self._add_other(r, order)
+                    return
+                self._address_groups += 1
             g = groups[key] = _Group(key)
+        self._fold(g, r, order, r["address"])
+
+    def _add_other(self, r: dict[str, Any], order: Order) -> None:
+        key = (r["protocol"], r["port"], OTHER_ADDRESSES, r["verdict"], True)
+        g = self._groups.get(key)
+        if g is None:
+            g = self._groups[key] = _Group(key)
+        self.other_connections += 1
+        self._fold(g, r, order, None)  # its addresses are what the cap leaves out
+
+    @staticmethod
+    def _fold(g: _Group, r: dict[str, Any], order: Order, address: str | None) -> None:
         g.count += r["count"]
         g.bytes += r["bytes"]
-        if r["address"]:
-            g.addresses.add(r["address"])
+        if address:
+            g.addresses = add(g.addresses, address)
         if r["via"]:
-            g.vias.add(r["via"])
+            g.vias = add(g.vias, r["via"])
         if r["source"]:
-            g.sources.add(r["source"])
+            g.sources = add(g.sources, r["source"])
         detail = r["detail"]
         if detail:
-            g.details[detail] = g.details.get(detail, 0) + 1
+            if g.detail is None:
+                g.detail, g.detail_count, g.detail_order = detail, 1, order
+            elif g.detail == detail:
+                g.detail_count += 1
+                if order < g.detail_order:
+                    g.detail_order = order
+            else:
+                more = g.more_details if g.more_details is not None else {}
+                g.more_details = more
+                seen = more.get(detail)
+                if seen is None:
+                    more[detail] = [1, order]
+                else:
+                    seen[0] += 1
+                    if order < seen[1]:
+                        seen[1] = order
         if g.first is None or r["first_seen"] < g.first:
             g.first = r["first_seen"]
         if g.last is None or r["last_seen"] > g.last:
             g.last = r["last_seen"]
+
+    def warnings(self) -> list[str]:
+        if not self.other_connections:
+            return []
+        return [
+            f"the summary lists the first {self.max_address_groups} unnamed destinations by address; "
+            f"{self.other_connections} more connections to other unnamed addresses are counted in rows "
+            f"without addresses (one per protocol, port and verdict; the flows table has each one)"
+        ]
+
+    def table(self) -> Table:
+        """The summary table, once: the groups become its rows as it is built (never both whole)."""
+        return _summary_table(self._groups, self.max_address_groups)
+
+
+def summarize(obs: Table) -> Table:
+    """The summary of an observations table (in table order)."""
+    summarizer = Summarizer()
+    for i, r in enumerate(obs):
+        summarizer.add(r, (i,))
+    return summarizer.table()
+
+
+def _summary_table(groups: dict[tuple[Any, ...], _Group], cap: int) -> Table:
     out: list[dict[str, Any]] = []
-    for g in groups.values():
+    for group_key in list(groups):
+        g = groups.pop(group_key)  # a group goes as its row comes: never both whole in memory
         protocol, port, name, verdict, unnamed = g.key
         sources = sorted(g.sources, key=lambda s: SOURCE_RANK.get(s, 9))
+        details: dict[str, list[Any]] = {} if g.detail is None else {g.detail: [g.detail_count, g.detail_order]}
+        details.update(g.more_details or {})
+        detail = _detail(details)
+        if unnamed and name == OTHER_ADDRESSES:
+            detail = f"addresses beyond the first {cap} listed" + (f"; {detail}" if detail else "")
         out.append(
             {
                 "protocol": protocol,
@@ -89,7 +198,7 @@ def summarize(obs: Table) -> Table:
                 "last_seen": g.last,
                 "source": sources[0] if sources else "none",
                 "vias": sorted(g.vias),
-                "detail": _detail(g.details),
+                "detail": detail,
                 # Filled by analyzer.review.
                 "noise": None,
                 "noise_reason": None,

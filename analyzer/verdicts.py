@@ -12,7 +12,7 @@ follows proves neither allowed nor denied, and the action is ``Unknown``.
 
 from __future__ import annotations
 
-from analyzer.flows import PROTO_TCP, Flow
+from analyzer.flows import PROTO_TCP, AnyFlow
 
 OK = "ok"
 NO_REPLY = "no-reply"
@@ -51,7 +51,7 @@ def icmp_text(version: int, code: int) -> str:
     return table.get(code, f"code {code}")
 
 
-def verdict(flow: Flow) -> tuple[str, str]:
+def verdict(flow: AnyFlow) -> tuple[str, str]:
     """Return ``(verdict, detail)`` for a finished flow."""
     icmp = flow.icmp
     if flow.proto != PROTO_TCP:

@@ -8,6 +8,12 @@ handshake: many short connections: DNS query + answer, TCP handshake, TLS Client
 
 --vlan-share S tags that share of the packets with an 802.1Q header (VLAN 100), spread evenly over
 the capture, as a trunk port or a hypervisor bridge shows them; the other packets stay untagged.
+
+The memory captures (peak RSS must not grow with what a capture holds):
+synscan:   a SYN scan of --connections connections over many addresses and ports: a third answered
+           with RST, a third with SYN-ACK (then the scanner's RST), a third never answered.
+dnsnames:  --names distinct DNS names, each one query and one A answer, never connected to.
+snis:      --names TLS connections, each to its own address with its own SNI, closed with FIN.
 """
 
 from __future__ import annotations
@@ -59,13 +65,14 @@ class Writer:
         self.out = CaptureWriter(self.fh, format="pcapng" if pcapng else "pcap")
         self.t = 1_718_000_000_000_000  # microseconds
         self.packets = 0
+        self.step_us = 50  # between packets
 
     def ip_packet(self, src: bytes, dst: bytes, proto: int, l4: bytes) -> None:
         ip = IP.pack(0x45, 0, 20 + len(l4), 0, 0x4000, 64, proto, 0, src, dst)
         # Packet n is tagged when the running share crosses a whole number: exactly that share, evenly spread.
         tagged = int((self.packets + 1) * self.vlan_share) > int(self.packets * self.vlan_share)
         frame = (ETH_VLAN if tagged else ETH) + ip + l4
-        self.t += 50
+        self.t += self.step_us
         self.out.write(self.t * 1000, frame)
         self.packets += 1
 
@@ -155,12 +162,60 @@ def handshakes(path: Path, packets: int, pcapng: bool = False, vlan_share: float
     return w.packets
 
 
+# Scanned ports, and the address block the memory captures use (198.18.0.0/15, RFC 2544
+# benchmarking: public to the analyzer's noise rules, so every connection stays egress).
+SCAN_PORTS = (21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 993, 3306, 3389, 5432, 8080, 8443)
+
+
+def bench_address(i: int) -> bytes:
+    return bytes([198, 18 + (i >> 16 & 1), i >> 8 & 0xFF, i & 0xFF])
+
+
+def synscan(path: Path, connections: int, pcapng: bool = False) -> int:
+    w = Writer(path, pcapng)
+    w.step_us = 10  # a fast scanner: 100 k packets/s
+    for i in range(connections):
+        target = bench_address(i // len(SCAN_PORTS))
+        port = SCAN_PORTS[i % len(SCAN_PORTS)]
+        sport = 40000 + i % 20000
+        seq = i * 7919
+        w.tcp(CLIENT, target, sport, port, seq, 0, 0x02)
+        if i % 3 == 0:  # closed: RST+ACK
+            w.tcp(target, CLIENT, port, sport, 0, seq + 1, 0x14)
+        elif i % 3 == 1:  # open: SYN-ACK, and the scanner resets
+            w.tcp(target, CLIENT, port, sport, 5000 + i, seq + 1, 0x12)
+            w.tcp(CLIENT, target, sport, port, seq + 1, 0, 0x04)
+    w.close()
+    return w.packets
+
+
+def dnsnames(path: Path, names: int, pcapng: bool = False) -> int:
+    w = Writer(path, pcapng)
+    for i in range(names):
+        name = f"n{i}.h{i % 1009}.{NAMES[i % len(NAMES)]}"
+        port = 10000 + (i * 7) % 50000
+        w.udp(CLIENT, RESOLVER, port, 53, dns_message(i & 0xFFFF, name, None))
+        w.udp(RESOLVER, CLIENT, 53, port, dns_message(i & 0xFFFF, name, bench_address(i)))
+    w.close()
+    return w.packets
+
+
+def snis(path: Path, names: int, pcapng: bool = False) -> int:
+    w = Writer(path, pcapng)
+    for i in range(names):
+        w.tls_connection(bench_address(i), 20000 + i % 40000, f"s{i}.{NAMES[i % len(NAMES)]}", segments=0)
+    w.close()
+    return w.packets
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("kind", choices=["bulk", "handshake"])
+    ap.add_argument("kind", choices=["bulk", "handshake", "synscan", "dnsnames", "snis"])
     ap.add_argument("path", type=Path)
     ap.add_argument("--mb", type=int, default=500, help="bulk: size in MB")
     ap.add_argument("--packets", type=int, default=120_000, help="handshake: packet count")
+    ap.add_argument("--connections", type=int, default=1_000_000, help="synscan: connections")
+    ap.add_argument("--names", type=int, default=None, help="dnsnames (200000) / snis (100000): distinct names")
     ap.add_argument("--pcapng", action="store_true", help="write pcapng (as Wireshark/dumpcap do) instead of pcap")
     ap.add_argument("--vlan-share", type=float, default=0.0, help="bulk, handshake: share of packets 802.1Q-tagged")
     args = ap.parse_args()
@@ -168,8 +223,14 @@ def main() -> None:
         ap.error("--vlan-share is a share between 0 and 1")
     if args.kind == "bulk":
         n = bulk(args.path, args.mb, args.pcapng, args.vlan_share)
-    else:
+    elif args.kind == "handshake":
         n = handshakes(args.path, args.packets, args.pcapng, args.vlan_share)
+    elif args.kind == "synscan":
+        n = synscan(args.path, args.connections, args.pcapng)
+    elif args.kind == "dnsnames":
+        n = dnsnames(args.path, args.names or 200_000, args.pcapng)
+    else:
+        n = snis(args.path, args.names or 100_000, args.pcapng)
     print(f"{args.path}: {n} packets, {args.path.stat().st_size / 1e6:.0f} MB")
 
 

@@ -27,9 +27,9 @@ def json_rows(table: Table) -> Iterator[dict[str, Any]]:
     integers); the rows of a table without timestamps as they are (not to be changed)."""
     stamps = table.timestamp_columns
     if not stamps:
-        yield from table.rows
+        yield from table
         return
-    for row in table.rows:
+    for row in table:
         r = dict(row)
         for col in stamps:
             r[col] = iso(r[col])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from analyzer import schema
 from analyzer.frames import Table
 from analyzer.report import Report
 from analyzer.schema import SCHEMA_VERSION, TABLES
@@ -27,13 +28,17 @@ def write(report: Report, directory: Path) -> list[Path]:
 def write_table(table: Table, directory: Path, provenance: dict[str, str] | None = None) -> Path:
     """One table (``egress lint --format parquet`` writes the lint table alone): ``DIR/<table>.parquet``."""
     directory.mkdir(parents=True, exist_ok=True)
-    arrow = table.to_arrow()
-    meta = dict(arrow.schema.metadata or {})
+    arrow_schema = schema.arrow_schema(table.name)
+    meta = dict(arrow_schema.metadata or {})
     meta[b"egress.schema"] = SCHEMA_VERSION.encode()
     meta[b"egress.table"] = table.name.encode()
     meta.update({k.encode(): v.encode() for k, v in (provenance or {}).items()})
     # Drop pandas' own metadata: readers other than pandas (DuckDB, Spark) need only the Arrow schema.
     meta.pop(b"pandas", None)
+    arrow_schema = arrow_schema.with_metadata(meta)
     path = directory / f"{table.name}.parquet"
-    pq.write_table(arrow.replace_schema_metadata(meta), path)
+    # Batch by batch: a spilled table (a capture with many connections) is never whole in memory.
+    with pq.ParquetWriter(path, arrow_schema) as writer:
+        for batch in table.arrow_batches():
+            writer.write_batch(batch.replace_schema_metadata(meta))
     return path

@@ -107,7 +107,8 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         for j, e in enumerate(entries)
         if not used[j]
     ]
-    for row in dns.rows:
+
+    def dns_only(row: dict[str, Any]) -> None:
         if (
             row["service"] == "dns"
             and row["rcode"] == "NOERROR"
@@ -116,6 +117,8 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
             and row["qname"] not in contacted
         ):
             row["status"] = "dns-only"
+
+    dns.update(dns_only)  # after the noise columns, which a spilled table also fills as it streams
     return excess
 
 

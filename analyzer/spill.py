@@ -1,0 +1,167 @@
+"""Rows written out as they are made, so that memory does not grow with the capture.
+
+A :class:`RowSink` takes the rows of one table in any order, each with its sort key.  It holds
+up to ``run_rows`` of them; when that many are held it sorts them and writes them as one *run*, a
+file in the :class:`SpillDir` of the analysis.  At the end, a table that never filled a run comes
+back as an ordinary in-memory list of rows; a larger one comes back as a :class:`SpilledRows`,
+which merges its sorted runs as it is read (one small chunk per run in memory).  Both are the same
+rows in the same order: only where they wait differs.
+
+A run is a sequence of length-prefixed :mod:`marshal` records, each a chunk of ``CHUNK_ROWS`` rows as value tuples
+in schema column order with their keys.  Why marshal rather than Arrow IPC: the files live only as
+long as the process that wrote them (a private temporary directory), the rows are plain str, int,
+bool, None and lists of str, which marshal round-trips exactly and several times faster than
+converting them to Arrow and back, and a capture that spills does not pay pyarrow's import (0.3 s,
+40 MB).  Arrow is made from the rows when a renderer asks for it (:meth:`Table.arrow_batches`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import marshal
+import struct
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from analyzer import schema
+
+# Rows one table holds before it writes a run.  A flow row costs about 1.3 KB as a dict (flows and
+# observations together hold at most ~55 MB); every capture with fewer connections, the bench's
+# handshake captures among them, is analysed as before, without the cost of writing and reading back.
+SPILL_ROWS = 25_000
+# Rows per marshal record: what each run holds in memory while the runs of a table are merged, so
+# a million connections (a hundred runs of flows) hold a few megabytes of them.
+CHUNK_ROWS = 128
+
+Key = tuple[int, ...]
+_LENGTH = struct.Struct("<I")  # each marshal record is preceded by its length
+
+
+class SpillDir:
+    """A temporary directory for the runs of one analysis, removed when nothing refers to it any more
+    (the report and its tables hold it) or at interpreter exit, whichever comes first."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        self._count = 0
+        self._finalizer: weakref.finalize[Any, SpillDir] | None = None
+
+    def new_file(self, stem: str) -> Path:
+        if self._path is None:
+            import shutil  # here: a capture that never spills never imports them
+            import tempfile
+
+            self._path = Path(tempfile.mkdtemp(prefix="egress-spill-"))  # mode 0700: ours alone
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self._path, True)
+        self._count += 1
+        return self._path / f"{stem}-{self._count:05d}.run"
+
+    def __reduce__(self) -> tuple[type[SpillDir], tuple[()]]:
+        # A report sent to another process (analyze_many) takes its tables whole (Table.__reduce__):
+        # its files stay with, and go with, the process that wrote them.
+        return (SpillDir, ())
+
+    @property
+    def path(self) -> Path | None:
+        """The directory, once something was written to it."""
+        return self._path
+
+    def cleanup(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+class SpilledRows:
+    """The sorted runs of one table on disk, read back merged in key order."""
+
+    __slots__ = ("_dir", "_runs", "count", "in_order", "table")
+
+    def __init__(self, table: str, runs: list[Path], count: int, spill_dir: SpillDir, in_order: bool) -> None:
+        self.table = table
+        self._runs = runs
+        self.count = count
+        # Each run starts at or after the end of the one before (rows added in key order, as the
+        # DNS table's are): read one after another, no merge.
+        self.in_order = in_order
+        self._dir = spill_dir  # keeps the directory alive as long as these rows are readable
+
+    def _run(self, path: Path) -> Iterator[tuple[Key, dict[str, Any]]]:
+        names = schema.column_names(self.table)
+        with path.open("rb") as fh:
+            while head := fh.read(_LENGTH.size):
+                # marshal.loads on a whole record: marshal.load on a file reads it piece by piece
+                # through Python calls, five times slower.
+                keys, values = marshal.loads(fh.read(_LENGTH.unpack(head)[0]))
+                for key, row in zip(keys, values, strict=True):
+                    yield key, dict(zip(names, row, strict=True))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if len(self._runs) == 1 or self.in_order:
+            for path in self._runs:
+                for _key, row in self._run(path):
+                    yield row
+            return
+        for _key, row in heapq.merge(*(self._run(p) for p in self._runs), key=_first):
+            yield row
+
+
+def _first(item: tuple[Key, dict[str, Any]]) -> Key:
+    return item[0]
+
+
+class RowSink:
+    """Collects one table's rows with their sort keys; see the module docstring."""
+
+    __slots__ = ("_buffer", "_dir", "_in_order", "_last_key", "_runs", "count", "run_rows", "table")
+
+    def __init__(self, table: str, spill_dir: SpillDir, run_rows: int = SPILL_ROWS) -> None:
+        self.table = table
+        self.run_rows = max(1, run_rows)
+        self.count = 0
+        self._dir = spill_dir
+        self._buffer: list[tuple[Key, dict[str, Any]]] = []
+        self._runs: list[Path] = []
+        self._last_key: Key | None = None  # the last key of the runs written so far
+        self._in_order = True
+
+    def add(self, key: Key, row: dict[str, Any]) -> None:
+        self._buffer.append((key, row))
+        self.count += 1
+        if len(self._buffer) >= self.run_rows:
+            self._write_run()
+
+    def held(self) -> int:
+        """Rows held in memory right now (at most ``run_rows``)."""
+        return len(self._buffer)
+
+    def _write_run(self) -> None:
+        buffer = self._buffer
+        buffer.sort(key=_first)
+        if self._last_key is not None and buffer[0][0] < self._last_key:
+            self._in_order = False
+        self._last_key = buffer[-1][0]
+        names = schema.column_names(self.table)
+        path = self._dir.new_file(self.table)
+        with path.open("wb") as fh:
+            for start in range(0, len(buffer), CHUNK_ROWS):
+                chunk = buffer[start : start + CHUNK_ROWS]
+                keys = [key for key, _row in chunk]
+                values = [tuple([row[name] for name in names]) for _key, row in chunk]
+                record = marshal.dumps((keys, values))
+                fh.write(_LENGTH.pack(len(record)))
+                fh.write(record)
+        self._runs.append(path)
+        self._buffer = []
+
+    def finish(self) -> list[dict[str, Any]] | SpilledRows:
+        """The rows in key order: a list when they never filled a run, else the runs on disk."""
+        if not self._runs:
+            self._buffer.sort(key=_first)
+            rows = [row for _key, row in self._buffer]
+            self._buffer = []
+            return rows
+        if self._buffer:
+            self._write_run()
+        return SpilledRows(self.table, self._runs, self.count, self._dir, self._in_order)
