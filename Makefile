@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
 
-.PHONY: setup system-deps test lint typecheck unit demo replay golden fixtures bench clean
+.PHONY: setup system-deps test lint typecheck unit demo replay golden fixtures bench bench-capture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ golden: setup
 # Benchmark, not a test: egress vs tshark vs a naive dpkt loop on generated captures (needs ~3 GB of disk).
 bench: setup system-deps
 	$(PY) bench/run.py
+
+# Live capture (root): the highest loopback packet rate `egress capture` takes with zero kernel drops.
+bench-capture: setup
+	$(PY) bench/capture_rate.py
 
 fixtures: setup
 	$(PY) fixtures/build_fixtures.py

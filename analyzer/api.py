@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.allowlist.model import Allowlist, AllowlistError
 from analyzer.diagnosis import diagnose
@@ -31,6 +31,9 @@ from analyzer.options import Options
 from analyzer.progress import ProgressFn
 from analyzer.report import AllowlistInfo, CaptureInfo, LintReport, NoiseItem, Report, Suggestion
 from parsers.errors import ParseError
+
+if TYPE_CHECKING:
+    from analyzer.sources.live import LiveCapture
 
 __all__ = [
     "Allowlist",
@@ -51,8 +54,10 @@ __all__ = [
     "Suggestion",
     "analyze",
     "analyze_many",
+    "capture",
     "diagnose",
     "drift",
+    "finish_capture",
     "lint",
     "nightly",
     "read_allowlist",
@@ -123,6 +128,29 @@ def analyze(
     except (ParseError, OSError) as exc:
         raise _capture_error(label, exc) from None
     return reviewed(report, allowlist, options)
+
+
+def capture(
+    interface: str = "any",
+    *,
+    bpf: str | None = None,
+    write: str | os.PathLike[str] | None = None,
+    rotate: int | None = None,
+) -> LiveCapture:
+    """Start capturing on ``interface`` (Linux, root or CAP_NET_RAW; ``any`` is every interface, SLL2).
+
+    ``bpf`` is a capture filter run in the kernel, ``write`` a pcap written as packets arrive
+    (``rotate``: segments of at most that many bytes).  Run it with ``live.run(stop, tick)``, then
+    :func:`finish_capture`.  No permission, an unknown interface or a bad filter raise :class:`InputError`.
+    """
+    from analyzer.sources.live import LiveCapture
+
+    return LiveCapture(interface, bpf=bpf, write=write, rotate=rotate)
+
+
+def finish_capture(live: LiveCapture, *, allowlist: Allowlist | None = None, options: Options | None = None) -> Report:
+    """Stop a live capture (its last pcap segment closed) and return its reviewed report."""
+    return reviewed(live.report(), allowlist, options or Options())
 
 
 def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> Report:

@@ -26,6 +26,7 @@ from analyzer.report import CaptureInfo, Report
 from analyzer.summary import summarize
 from analyzer.verdicts import verdict
 from parsers.capture import CHUNK, CaptureReader
+from parsers.capture import CaptureInfo as ReaderInfo
 from parsers.link import LINK_NAMES
 
 
@@ -196,30 +197,35 @@ def analyze_stream(
             if i % 20000 == 0:
                 progress(reader.file_bytes_read, size, i)
         progress(reader.file_bytes_read, size, engine.stats.packets)
+    return build_report(engine, reader.info, name)
+
+
+def build_report(engine: Engine, info: ReaderInfo, name: str) -> Report:
+    """The report of an engine fed to the end: a file's (``info`` is its reader's) or a live capture's."""
     flows = engine.close()
     flow_rows, http_rows, observations = _flow_rows(flows)
     observed = Table("observations", observations)
     st = engine.stats
-    link_types = sorted(reader.info.link_types | st.link_types)
+    link_types = sorted(info.link_types | st.link_types)
     capture = CaptureInfo(
         path=name,
-        format=reader.info.format,
-        compressed=reader.info.compressed,
-        nanosecond=reader.info.nanosecond,
+        format=info.format,
+        compressed=info.compressed,
+        nanosecond=info.nanosecond,
         link_types=tuple(link_types),
         link_type_names=tuple(LINK_NAMES.get(lt, f"linktype-{lt}") for lt in link_types),
         packets=st.packets,
         bytes=st.bytes,
         first_ts=st.first_ns,
         last_ts=st.last_ns,
-        truncated=reader.info.truncated,
+        truncated=info.truncated,
         parse_errors=st.parse_errors,
         non_ip_packets=st.non_ip,
         undecoded_link_type_packets=st.skipped_linktype,
         flows=len(flows),
         fragments_dropped=engine.fragments.dropped,
     )
-    warnings = [*reader.info.warnings, *engine.warnings]
+    warnings = [*info.warnings, *engine.warnings]
     if st.parse_errors > len(engine.errors):
         warnings.append(f"{st.parse_errors} parse errors; the table keeps the first {len(engine.errors)}")
     return Report(
