@@ -136,7 +136,10 @@ def capture_command(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        child = subprocess.Popen(argv) if argv else None
+        try:
+            child = subprocess.Popen(argv) if argv else None
+        except OSError as exc:
+            raise cli._fail(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         status = _run(session, child, duration, interrupted, _want_live(live), " ".join(map(shlex.quote, argv)))
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -195,6 +195,8 @@ class LiveCapture:
             folder = Path(write).parent
             if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
                 raise OptionsError(f"-w {write}: cannot write in {folder}")
+            if Path(write).is_dir():
+                raise OptionsError(f"-w {write}: is a directory; give a file name")
         self._socket = _Socket(interface, bpf or None)
         self.interface = interface
         self.path = None if write is None else str(write)

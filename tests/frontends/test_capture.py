@@ -205,6 +205,8 @@ def test_rotation_gives_whole_segments(loopback: dict[str, int], tmp_path: Path)
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "plain.txt").write_bytes(b"\x7fELF not really\n")
+    (tmp_path / "plain.txt").chmod(0o755)  # executable, but the kernel cannot run it (ENOEXEC)
     cases = {
         ("-i", "nonexistent0", "--", "true"): "no such interface 'nonexistent0'",
         ("-i", "lo", "--filter", "tcp port", "--", "true"): "capture filter 'tcp port'",
@@ -212,6 +214,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         ("-i", "lo", "-w", str(tmp_path / "x.pcap"), "--rotate", "lots"): "--rotate 'lots': not a size",
         ("-i", "lo", "--", "no-such-command-here"): "command not found: no-such-command-here",
         ("-i", "lo", "-w", str(tmp_path / "no" / "x.pcap"), "--", "true"): "cannot write in",
+        ("-i", "lo", "-w", str(tmp_path), "--", "true"): "is a directory",
+        ("-i", "lo", "--", str(tmp_path / "plain.txt")): "cannot run",
     }
     for args, reason in cases.items():
         done = egress("capture", *args)
