@@ -62,7 +62,10 @@ def capture_command(
         str | None,
         typer.Option("--filter", help="Capture filter (tcpdump syntax), applied in the kernel. Default: everything."),
     ] = None,
-    duration: Annotated[float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds.")] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", min=0.0, help="Stop after this many seconds (a COMMAND still running gets SIGINT)."),
+    ] = None,
     rotate: Annotated[
         str | None,
         typer.Option(

@@ -273,3 +273,37 @@ def test_live_view_in_tmux_renders_and_keeps_hostile_names_inert(loopback: dict[
         assert "pwned" not in title
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@needs_tshark
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux to drive a real terminal")
+def test_ctrl_c_in_a_terminal_stops_command_and_capture(loopback: dict[str, int], tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole foreground group: COMMAND dies of SIGINT (130), the pcap is whole."""
+    import shlex
+
+    session, pcap = f"egress-int-{os.getpid()}", tmp_path / "ctrl-c.pcap"
+    only = " or ".join(f"port {p}" for p in loopback.values())
+    command = [*ENTRY, "capture", "-i", "lo", "-w", str(pcap), "--filter", only, "--no-live", "-f", "json",
+               "-o", str(tmp_path / "r.json"), "--include-noise", "private", "--", "sh", "-c",
+               f"{shlex.join(_client('127.0.0.1', loopback))}; exec sleep 60"]  # fmt: skip
+    script = tmp_path / "run.sh"
+    script.write_text(f"cd {shlex.quote(str(ROOT))}; {shlex.join(command)}; echo EXIT=$?; sleep 30\n")
+    # bash, not sh: it goes on with the script when its child exits by itself after a Ctrl-C
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-e", f"PYTHONPATH={ROOT}", "bash", str(script)],
+                   check=True)  # fmt: skip
+    try:
+        time.sleep(6)  # started, and the client done
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-c"], check=True)
+        screen = ""
+        for _ in range(60):
+            time.sleep(0.5)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                    text=True).stdout  # fmt: skip
+            if "EXIT=" in screen:
+                break
+        assert "EXIT=130" in screen, screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert _expected(loopback) <= _rows(doc)
+    assert _tshark_count(pcap) == doc["capture"]["packets"]
