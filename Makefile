@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
 
-.PHONY: setup system-deps test lint typecheck unit demo replay golden fixtures bench bench-capture clean
+.PHONY: setup system-deps bench-deps test lint typecheck unit demo replay golden fixtures bench bench-capture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,20 @@ golden: setup
 	EGRESS_REGEN_GOLDEN=1 $(PY) -m pytest -q tests/reports/test_golden.py
 	git status --short tests/golden
 
-# Benchmark, not a test: egress vs tshark vs a naive dpkt loop on generated captures (needs ~3 GB of disk).
-bench: setup system-deps
+# The benchmark's peers besides tshark: nfstream (the `bench` extra) and nDPI's ndpiReader (Debian's
+# libndpi-bin, installed when we are root and have apt; bench/run.py skips it with a note otherwise).
+bench-deps: setup
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	@if ! command -v ndpiReader >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing ndpiReader (benchmark peer)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libndpi-bin >/dev/null; \
+	  else echo "ndpiReader not installed: the benchmark skips it"; fi; \
+	fi
+
+# Benchmark, not a test: egress vs tshark, nfstream, ndpiReader and a naive dpkt loop on generated captures
+# (needs ~3 GB of disk and about 20 minutes; BENCH_SCALE=0.05 runs every step on small captures).
+bench: setup system-deps bench-deps
 	$(PY) bench/run.py
 
 # Live capture (root): the highest loopback packet rate `egress capture` takes with zero kernel drops.

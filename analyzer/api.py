@@ -33,6 +33,9 @@ from analyzer.report import AllowlistInfo, CaptureInfo, LintReport, NoiseItem, R
 from parsers.errors import ParseError
 
 if TYPE_CHECKING:
+    from analyzer.portpolicy.model import PortPolicy
+    from analyzer.portpolicy.report import PortPolicyReport
+    from analyzer.portpolicy.roles import Roles
     from analyzer.sources.live import LiveCapture
 
 __all__ = [
@@ -54,14 +57,20 @@ __all__ = [
     "Suggestion",
     "analyze",
     "analyze_many",
+    "analyze_together",
     "capture",
+    "check_ports",
+    "detect_source",
     "diagnose",
     "drift",
     "finish_capture",
     "lint",
     "nightly",
     "read_allowlist",
+    "read_port_policy",
+    "read_roles",
     "reviewed",
+    "source_kind",
 ]
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -109,25 +118,150 @@ def analyze(
     options: Options | None = None,
     progress: ProgressFn | None = None,
     name: str | None = None,
+    source_format: str | None = None,
 ) -> Report:
-    """Read a capture and review it.  ``name`` labels a stream (defaults to its ``name`` attribute)."""
-    from analyzer import pipeline
-
+    """Read a capture or a firewall/proxy log and review it.  ``name`` labels a stream (defaults to its
+    ``name`` attribute); ``source_format`` forces the format (``capture`` or one of
+    ``analyzer.sources.FORMATS``) instead of detecting it from the content."""
     options = options or Options()
     label = name or _label(source)
+    _check_source_format(source_format)
+    return reviewed(_read_one(source, label, progress, options, source_format), allowlist, options)
+
+
+def analyze_together(
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    allowlist: Allowlist | None = None,
+    options: Options | None = None,
+    source_format: str | None = None,
+) -> Report:
+    """A capture and the logs of the same install (or several logs) as one report: each captured
+    connection is confirmed or contradicted by the log's record of it (``observations.confirmed``,
+    ``log_verdicts``); log records no captured connection matched are rows of their own.
+    ``source_format`` forces the format of the logs (captures are always detected)."""
+    from analyzer.sources import build, reconcile
+
+    options = options or Options()
+    _check_source_format(source_format)
+    if not sources:
+        raise OptionsError("no captures or logs given")
+    captures: list[Report] = []
+    fold = build.Fold()
+    tallies = []
+    for path in sources:
+        label = str(path)
+        kind = _kind_of(path, label, None if source_format == "capture" else source_format)
+        if kind == "capture":
+            captures.append(_read_one(path, label, None, options, "capture"))
+            continue
+        stream = _open(path, label)
+        try:
+            rows, tally, text = build.read_rows(stream, label, kind)
+            for row in rows:
+                fold.add(row)
+            tallies.append(build._finish(tally, text))
+        except OSError as exc:
+            raise _capture_error(label, exc) from None
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+    if len(captures) > 1:
+        raise OptionsError("several captures with logs: give one capture and the logs of the same install")
+    label = " + ".join(str(p) for p in sources)
+    logs = [build.log_report(fold, tallies, label, None)] if tallies else []
+    if not captures:
+        return reviewed(logs[0], allowlist, options)
+    report = reconcile.combine(captures[0], logs) if logs else captures[0]
+    return reviewed(report, allowlist, options)
+
+
+def source_kind(path: str | os.PathLike[str]) -> str | None:
+    """``capture``, a log format's name, or None: what the file's content is (for front ends that
+    route files: several captures are separate reports, a capture with its logs one)."""
+    from analyzer.sources import detect
+    from analyzer.sources.text import HEAD_BYTES
+
+    try:
+        with open(path, "rb") as fh:
+            return detect(fh.read(HEAD_BYTES))
+    except OSError as exc:
+        raise _capture_error(str(path), exc) from None
+
+
+def detect_source(head: bytes) -> str | None:
+    """What the first bytes of a file are: ``capture``, a log format's name, or None (the upload
+    service's sniffing asks this of a body's first bytes)."""
+    from analyzer.sources import detect
+
+    return detect(head)
+
+
+def _check_source_format(source_format: str | None) -> None:
+    if source_format is None:
+        return
+    from analyzer.sources import SOURCE_FORMATS
+
+    if source_format not in SOURCE_FORMATS:
+        raise OptionsError(f"unknown source format {source_format!r}: choose one of {', '.join(SOURCE_FORMATS)}")
+
+
+def _open(source: str | os.PathLike[str], label: str) -> BinaryIO:
+    from analyzer import pipeline
+
+    try:
+        return pipeline.open_capture(source)[0]
+    except OSError as exc:
+        raise _capture_error(label, exc) from None
+
+
+def _kind_of(source: str | os.PathLike[str], label: str, forced: str | None) -> str | None:
+    if forced is not None:
+        return forced
+    from analyzer.sources import detect
+    from analyzer.sources.text import HEAD_BYTES
+
+    if str(source) == "-":
+        raise OptionsError("'-' (stdin) can only be the only capture or log")
+    try:
+        with open(source, "rb") as fh:
+            return detect(fh.read(HEAD_BYTES))
+    except OSError as exc:
+        raise _capture_error(label, exc) from None
+
+
+def _read_one(
+    source: Source, label: str, progress: ProgressFn | None, options: Options, source_format: str | None
+) -> Report:
+    """A capture, or a log (detected from its first bytes unless ``source_format`` says), before review."""
+    from analyzer import pipeline
+    from analyzer.sources import describe, detect
+    from analyzer.sources.text import peek
+
+    stream: BinaryIO | None = None
     try:
         if isinstance(source, str | os.PathLike):
             stream, size = pipeline.open_capture(source)
-            try:
-                report = pipeline.analyze_stream(stream, label, size, progress, options.fast)
-            finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
         else:
-            report = pipeline.analyze_stream(source, label, _size(source), progress, options.fast)
+            stream, size = source, _size(source)
+        head, stream = peek(stream)
+        kind = source_format or detect(head)
+        if kind is not None and kind != "capture":
+            from analyzer.sources.build import read_log
+
+            return read_log(stream, label, kind, size)
+        try:
+            return pipeline.analyze_stream(stream, label, size, progress, options.fast)
+        except ParseError as exc:
+            if kind is None and head:
+                # Neither: one line that names what it is not, the capture reader's reason first.
+                raise CaptureError(f"{_capture_error(label, exc)}; nor a log egress reads ({describe()})") from None
+            raise
     except (ParseError, OSError) as exc:
         raise _capture_error(label, exc) from None
-    return reviewed(report, allowlist, options)
+    finally:
+        if stream is not None and stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):
+            stream.close()
 
 
 def capture(
@@ -348,3 +482,60 @@ def _capture_error(label: str, exc: ParseError | OSError) -> CaptureError:
         if isinstance(exc, kind):
             return CaptureError(f"{label}: {text}")
     return CaptureError(f"{label}: {exc.strerror or exc}")
+
+
+# ---------------------------------------------------------------------------------------------
+# In-cluster port policy (issue 16)
+
+FAILSAFE = ("auto", "calico", "none")
+
+
+def read_port_policy(sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> PortPolicy:
+    """Read one port-policy document (ARTESCA page, Stackato table, Calico or Kubernetes YAML, CSV), or
+    several merged in order; the kind is detected from the content.  Bad input raises InputError."""
+    from analyzer.portpolicy.model import PortPolicy
+    from analyzer.portpolicy.readers import read
+
+    items = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    if not items:
+        raise OptionsError("no port policy given")
+    merged = PortPolicy()
+    for item in items:
+        merged.extend(read(item))
+    if not merged.rules:
+        raise InputError(f"{items[0]}: no port rules found (a FelixConfiguration alone gives failsafe ports only)")
+    return merged
+
+
+def read_roles(path: str | os.PathLike[str]) -> Roles:
+    """The roles file (YAML): address or network -> roles."""
+    from analyzer.portpolicy.roles import read_roles as read
+
+    return read(path)
+
+
+def check_ports(
+    reports: Sequence[Report], policy: PortPolicy, roles: Roles, *, failsafe: str = "auto"
+) -> PortPolicyReport:
+    """Every flow into a node with a role (several captures merged by time) against the port policy.
+
+    ``failsafe``: ``auto`` uses a FelixConfiguration's failsafe ports when the policy files hold one,
+    else Calico's defaults; ``calico`` the defaults; ``none`` no failsafe port at all.
+    """
+    from analyzer.portpolicy.check import check
+    from analyzer.portpolicy.model import CALICO_FAILSAFE, NO_FAILSAFE
+    from analyzer.portpolicy.report import PortPolicyReport
+
+    if failsafe not in FAILSAFE:
+        raise OptionsError(f"unknown failsafe {failsafe!r}: choose one of {', '.join(FAILSAFE)}")
+    if failsafe == "none":
+        ports, said = NO_FAILSAFE, "none"
+    elif failsafe == "auto" and policy.failsafe is not None:
+        ports, said = policy.failsafe, "from-policy"
+    else:
+        ports, said = CALICO_FAILSAFE, "calico-defaults"
+    flows, rules = check(reports, policy, roles, ports)
+    return PortPolicyReport(
+        policy_files=tuple(policy.files), kinds=tuple(dict.fromkeys(policy.kinds)), roles_file=roles.file,
+        captures=tuple(r.capture.path for r in reports), failsafe=said, flows=flows, rules=rules,
+    )  # fmt: skip

@@ -4,9 +4,12 @@ A multi-gigabyte install capture is almost all bulk TLS data in connections whos
 verdict were settled in their first packets.  This loop walks the records straight out of
 large read chunks and, from a handful of byte reads, recognises an untunnelled IPv4/IPv6
 TCP or UDP packet of a connection the engine already knows, in a direction that needs no
-more parsing, carrying no SYN/FIN/RST: such a packet only updates counters.  Everything
-else (new connections, handshakes, DNS, ICMP, fragments, tunnels, IP options, flags) becomes
-a :class:`Frame` for the full decoder, so the results are identical to the slow path's.
+more parsing, carrying no SYN/FIN/RST: such a packet only updates counters.  Ethernet and
+Linux cooked (SLL, SLL2) frames may carry one or two VLAN tags (802.1Q, 802.1ad QinQ, the old
+0x9100): trunk ports and hypervisor bridges tag a share of a capture's bulk traffic.  Everything
+else (new connections, handshakes, DNS, ICMP, fragments, tunnels, IP options, flags, MPLS,
+PPPoE, three or more tags) becomes a :class:`Frame` for the full decoder, so the results are
+identical to the slow path's.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from parsers.framing import (
     pcap_record_struct,
 )
 from parsers.ip import IPPacket
-from parsers.link import link_group
+from parsers.link import ETH_QINQ, ETH_QINQ_OLD, ETH_VLAN, link_group
 from parsers.tunnels import teredo_offset
 
 # How to find the IP header per link type: (kind, where the type field is, where IP starts).
@@ -45,6 +48,8 @@ _LINK = {
     0: (_NULL, 0, 4),
 }
 _NULL_V6 = frozenset((10, 24, 28, 30))
+_TPIDS = frozenset((ETH_VLAN, ETH_QINQ, ETH_QINQ_OLD))  # EtherTypes that say "a VLAN tag follows"
+_MAX_TAGS = 2  # QinQ; a deeper stack is rare enough to leave to the full decoder
 _TCP_NO_FAST_FLAGS = 0x07  # FIN, SYN, RST change connection state: always the full decoder
 EVICT_MASK = EVICT_EVERY - 1  # EVICT_EVERY is a power of two
 
@@ -100,6 +105,8 @@ def run_pcap(
     head_caplen = max(head.size - PCAP_RECORD_HEADER, ipoff + 40)
     eth_ipv4 = _native(bo, 0x0800)
     frag_mask = _native(bo, 0x3FFF)  # MF flag and fragment offset: any set means a fragment
+    tags = _Tags(bo, kind, typeoff, ipoff, engine)
+    tpids, tagged = tags.tpids, tags.lookup
     mul = 1 if reader.info.nanosecond else 1000
     settled_tcp = engine.settled_tcp
     stats = engine.stats
@@ -117,7 +124,8 @@ def run_pcap(
         stop_head = n - head_size
         while pos + 16 <= n:
             count = None
-            plain = False  # an option-less, unfragmented IPv4 header read by the one struct read
+            # Where an option-less, unfragmented IPv4 header read by a struct read starts; 0: none.
+            plain = 0
             if pos <= stop_head:
                 (sec, frac, caplen, wirelen, etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags) = (
                     unpack_head(buf, pos)
@@ -132,7 +140,7 @@ def run_pcap(
                 index += 1
                 pos = end
                 if etype == eth_ipv4 and caplen >= head_caplen:
-                    plain = vihl == 0x45 and not frag & frag_mask
+                    plain = ipoff if vihl == 0x45 and not frag & frag_mask else 0
                     if plain:
                         total = (len_hi << 8) | len_lo
                         if proto == 6 and 20 <= total <= caplen - ipoff:  # the usual: the whole packet captured
@@ -144,6 +152,8 @@ def run_pcap(
                                     count = None  # state changes, or a header the decoder refuses
                         elif proto == 6 or proto == 17:
                             count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
+                elif etype in tpids:
+                    count, payload, plain, key, proto, len_hi, len_lo = tagged(buf, d, end, caplen)
                 else:
                     count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
             else:
@@ -171,7 +181,7 @@ def run_pcap(
                     engine.evict(ts)
                 continue
             if plain:
-                _hand_over_ipv4(engine, index, ts, linktype, caplen, wirelen, buf, d, ipoff, key, proto, len_hi, len_lo)
+                _hand_over_ipv4(engine, index, ts, linktype, caplen, wirelen, buf, d, plain, key, proto, len_hi, len_lo)
             elif caplen:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end]))
             else:  # no packet bytes: it, and the identical copies behind it, as the reader takes them
@@ -222,11 +232,77 @@ def _hand_over_ipv4(
 _NOT_COUNTED: tuple[None, int] = (None, 0)
 
 
+class _Tags:
+    """The one read for frames whose EtherType is a VLAN tag, on the link layouts the loops read
+    in one struct (Ethernet, SLL, SLL2).
+
+    Each tag puts four bytes (priority and VLAN id, then the next EtherType) between the link
+    header and the IP header, so the same packet fields sit four bytes further per tag: one
+    struct per depth reads them from the start of the packet.  A tagged packet then gets exactly
+    the untagged packet's tests; what these structs cannot read (a record too short for them, a
+    tag stack deeper than :data:`_MAX_TAGS`, IPv6, anything but a plain IPv4 TCP packet) goes to
+    :func:`_slow_lookup`, which walks the tags byte by byte, and from there to the decoder.
+    """
+
+    __slots__ = ("_eth_ipv4", "_frag_mask", "_kind", "_reads", "_typeoff", "engine", "ipoff", "tpids")
+
+    def __init__(self, byte_order: str, kind: int, typeoff: int, ipoff: int, engine: Engine) -> None:
+        self.engine = engine
+        self._kind, self._typeoff, self.ipoff = kind, typeoff, ipoff
+        self.tpids = frozenset(_native(byte_order, t) for t in _TPIDS)
+        self._eth_ipv4 = _native(byte_order, 0x0800)
+        self._frag_mask = _native(byte_order, 0x3FFF)
+        # Per depth: the struct, where IP starts, and the captured length it needs (every field it
+        # reads, and a whole TCP header), as the untagged one read needs its head_caplen.
+        reads = []
+        for depth in range(1, _MAX_TAGS + 1):
+            ip = ipoff + 4 * depth
+            read = struct.Struct(byte_order + _packet_fields(ip - 2, ip))
+            reads.append((read.unpack_from, ip, max(read.size, ip + 40)))
+        self._reads = tuple(reads)
+
+    def lookup(
+        self, buf: bytes, d: int, end: int, caplen: int
+    ) -> tuple[SettledCounter | None, int, int, bytes, int, int, int]:
+        """(the settled counter or None, payload length, where a plain IPv4 header starts or 0, and
+        its address-and-ports key, protocol and total length bytes) for the tagged packet at ``d``."""
+        for unpack, ip, need in self._reads:
+            if caplen < need:
+                break
+            etype, vihl, len_hi, len_lo, frag, proto, key, tcp_off, tcp_flags = unpack(buf, d)
+            if etype == self._eth_ipv4:
+                if vihl != 0x45 or frag & self._frag_mask:
+                    return None, 0, 0, b"", 0, 0, 0  # IP options or a fragment: the decoder's
+                total = (len_hi << 8) | len_lo
+                if proto == 6 and 20 <= total <= caplen - ip:
+                    count = self.engine.settled_tcp(key)
+                    payload = 0
+                    if count is not None:
+                        hlen = (tcp_off >> 4) << 2
+                        payload = total - 20 - hlen
+                        if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
+                            count = None
+                    return count, payload, ip, key, proto, len_hi, len_lo
+                if proto == 6 or proto == 17:
+                    count, payload = self._slow_lookup(buf, d, end, caplen)
+                    return count, payload, ip, key, proto, len_hi, len_lo
+                return None, 0, ip, key, proto, len_hi, len_lo
+            if etype not in self.tpids:
+                break
+        count, payload = self._slow_lookup(buf, d, end, caplen)
+        return count, payload, 0, b"", 0, 0, 0
+
+    def _slow_lookup(self, buf: bytes, d: int, end: int, caplen: int) -> tuple[SettledCounter | None, int]:
+        ipoff = self.ipoff
+        return _slow_lookup(buf, d, end, caplen, self._kind, self._typeoff, ipoff, ipoff + 20, self.engine)
+
+
 def _slow_lookup(
     buf: bytes, d: int, end: int, caplen: int, kind: int, typeoff: int, ipoff: int, min_caplen: int, engine: Engine
 ) -> tuple[SettledCounter | None, int]:
     """The byte-by-byte test for records the usual path does not cover: IPv6, UDP, raw-IP and
-    loopback links, packets not wholly captured, the end of a chunk.
+    loopback links, packets not wholly captured, the end of a chunk, and behind up to
+    :data:`_MAX_TAGS` VLAN tags on EtherType links.
 
     Returns (the connection's settled counter, payload length) for a packet of a known
     connection that the fast path may offer to it, with the payload length the full decoder
@@ -239,10 +315,18 @@ def _slow_lookup(
     if caplen >= min_caplen:
         if kind == _ETHERTYPE:
             t = d + typeoff
-            t0 = buf[t]
-            if t0 == 0x08 and buf[t + 1] == 0x00:
+            etype = (buf[t] << 8) | buf[t + 1]
+            # Each tag: priority and VLAN id, then the next EtherType, in front of the IP header.  The
+            # min_caplen test above leaves room for both tags' bytes; the version tests below then
+            # test what is left behind them.
+            for _ in range(_MAX_TAGS):
+                if etype not in _TPIDS:
+                    break
+                etype = (buf[ip + 2] << 8) | buf[ip + 3]
+                ip += 4
+            if etype == 0x0800:
                 version = 4
-            elif t0 == 0x86 and buf[t + 1] == 0xDD:
+            elif etype == 0x86DD:
                 version = 6
         elif kind == _RAW:
             version = buf[d] >> 4
@@ -311,11 +395,12 @@ class _NgLayout:
     """What the pcapng walk needs per interface, rebuilt whenever a section or interface block arrives.
 
     One struct reads an Enhanced Packet Block header and, at the link offsets of the first
-    EtherType interface, the same IPv4/TCP fields as the pcap loop; packets of interfaces with
-    another link layout take the byte-by-byte test instead.
+    EtherType interface, the same IPv4/TCP fields as the pcap loop (and :class:`_Tags` those
+    behind VLAN tags); packets of interfaces with another link layout take the byte-by-byte test
+    instead.
     """
 
-    def __init__(self, section: PcapngSection) -> None:
+    def __init__(self, section: PcapngSection, engine: Engine) -> None:
         bo = section.byte_order
         self.byte_order = bo
         ether = [_LINK[i.linktype] for i in section.interfaces if _LINK.get(i.linktype, (0,))[0] == _ETHERTYPE]
@@ -326,6 +411,7 @@ class _NgLayout:
         self.head_caplen = max(struct.calcsize(bo + fields), self.ipoff + 40)
         self.eth_ipv4 = _native(bo, 0x0800)
         self.frag_mask = _native(bo, 0x3FFF)
+        self.tags = _Tags(bo, _ETHERTYPE, self.typeoff, self.ipoff, engine)
         # Per interface: link type, link layout, whether the struct's offsets fit it, and the
         # timestamp conversion (ticks * mul // div + offset).
         self.interfaces = []
@@ -366,7 +452,7 @@ def run_pcapng(
         n = len(buf)
         while pos + block_header <= n:
             if layout is None:
-                layout = _NgLayout(section)
+                layout = _NgLayout(section, engine)
                 unpack_epb = layout.struct.unpack_from
                 epb_size = layout.struct.size
                 interfaces = layout.interfaces
@@ -377,6 +463,7 @@ def run_pcapng(
                     layout.frag_mask,
                     layout.ipoff,
                 )
+                tpids, tagged = layout.tags.tpids, layout.tags.lookup
             epb = False
             if pos + epb_size <= n:
                 (
@@ -434,11 +521,11 @@ def run_pcapng(
             pos += blen
             index += 1
             count = None
-            plain = False
+            plain = 0  # as in run_pcap: where a plain IPv4 header starts
             payload = 0
             if same and caplen >= head_caplen:
                 if etype == eth_ipv4:
-                    plain = vihl == 0x45 and not frag & frag_mask
+                    plain = ipoff if vihl == 0x45 and not frag & frag_mask else 0
                     if plain:
                         total = (len_hi << 8) | len_lo
                         if proto == 6 and 20 <= total <= caplen - ipoff:
@@ -452,6 +539,8 @@ def run_pcapng(
                             count, payload = _slow_lookup(
                                 buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine
                             )
+                elif etype in tpids:
+                    count, payload, plain, key, proto, len_hi, len_lo = tagged(buf, d, end, caplen)
                 else:
                     count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine)
             elif kind:
@@ -468,7 +557,7 @@ def run_pcapng(
                 continue
             if plain:
                 _hand_over_ipv4(
-                    engine, index, ts, linktype, caplen, wirelen, buf, d, ipoff, key, proto, len_hi, len_lo, if_id
+                    engine, index, ts, linktype, caplen, wirelen, buf, d, plain, key, proto, len_hi, len_lo, if_id
                 )
             elif caplen:
                 frame(Frame(index, ts, linktype, caplen, wirelen, buf[d:end], if_id))

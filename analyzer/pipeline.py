@@ -99,9 +99,23 @@ def _flow_rows(flows: list[Flow]) -> tuple[list[dict[str, Any]], list[dict[str, 
                     # A broadcast address never answers from itself (replies come from each host's own
                     # address, another flow): an answered flow is a unicast one behind an odd MAC.
                     "link_broadcast": f.link_group and not f.s_packets,
+                    **_capture_source(f.client, f.cport),
                 }
             )
     return flow_rows, http_rows, observations
+
+
+def _capture_source(client: str, port: int) -> dict[str, Any]:
+    """The observations columns a log can fill (analyzer/sources): a capture knows its client."""
+    return {
+        "source_kind": "capture",
+        "client": client,
+        "client_port": port,
+        "verdict_reason": None,
+        "rule": None,
+        "confirmed": None,
+        "conflict": None,
+    }
 
 
 def _dns_rows(engine: Engine) -> list[dict[str, Any]]:

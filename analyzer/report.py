@@ -41,6 +41,22 @@ class CaptureInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """One log read as a source of observations (a firewall or proxy log, not a capture)."""
+
+    path: str
+    format: str  # azure-firewall-json, squid, ...: analyzer.sources.FORMATS
+    compressed: bool
+    records: int  # observations and DNS lookups read
+    unparsed: int  # lines (or records) not understood
+    unparsed_lines: tuple[tuple[int, str], ...]  # the first few: (line number, reason)
+    truncated: bool  # the last line was cut off
+    first_ts: int | None
+    last_ts: int | None
+    tables: tuple[str, ...]  # what the log holds: AZFWApplicationRule, AzureDiagnostics, squid, ...
+
+
+@dataclass(frozen=True, slots=True)
 class AllowlistInfo:
     """The allowlist a report was compared with."""
 
@@ -96,6 +112,10 @@ class Report:
     lint: Table  # the allowlist's own problems (empty without an allowlist)
     suggested: tuple[Suggestion, ...] = ()
     allowlist: AllowlistInfo | None = None
+    # Logs read with (or instead of) the capture, and what they said per summary row (rule, reason,
+    # confirmed by the other source or not): empty for a capture alone.
+    sources: tuple[SourceInfo, ...] = ()
+    log_verdicts: Table | None = None
     tables: dict[str, Table] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -150,6 +170,18 @@ class Report:
                     NoiseItem(r["fqdn"], r["noise"], r["noise_reason"], tuple(r["addresses"]), r["protocol"], r["port"])
                 )
         return out
+
+    def log_verdict(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """What the logs said of a summary row (its rule, reason, confirmed count), None when nothing."""
+        if self.log_verdicts is None or not len(self.log_verdicts):
+            return None
+        index = self._log_index()
+        name = row["fqdn"] if row["fqdn"] is not None else (row["addresses"][0] if row["addresses"] else None)
+        return index.get((row["protocol"], row["port"], name, row["verdict"]))
+
+    def _log_index(self) -> dict[tuple[Any, ...], dict[str, Any]]:
+        rows = self.log_verdicts.rows if self.log_verdicts is not None else []
+        return {(r["protocol"], r["port"], r["fqdn"] or r["address"], r["verdict"]): r for r in rows}
 
     def noise_names(self) -> set[str]:
         return {r["qname"] for r in self.dns.rows if r["noise"] is not None}

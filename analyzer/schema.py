@@ -133,6 +133,33 @@ OBSERVATIONS: Columns = (
     # The connection's first packet went to a link-layer broadcast/multicast address (a subnet
     # broadcast such as 10.0.0.255 is known by this alone): noise of kind broadcast.
     ("link_broadcast", "bool"),
+    # Where the row comes from and what a log said of it (analyzer/sources); a capture's rows carry
+    # source_kind "capture" and their client, the rest null unless a log confirmed or contradicted them.
+    ("source_kind", "string"),  # capture, azure-firewall, azure-diagnostics, squid, aws-network-firewall
+    ("client", "string"),  # the connection's client address
+    ("client_port", "int32"),  # its port (null for a log row that counts several connections)
+    ("verdict_reason", "string"),  # the log's reason: No rule matched, SNI TLS extension was missing, ...
+    ("rule", "string"),  # the rule that decided: Rule, ThreatIntel, IDPS <signature>, http_access
+    ("confirmed", "bool"),  # a capture and a log agree on the Action (null: only one source spoke of it)
+    ("conflict", "string"),  # the other source's Action when they disagree (Deny, Allow)
+)
+
+# What the logs said per summary row (same key: protocol, port, fqdn or address, verdict): the
+# rule and reason behind an Action, and how many connections a capture and a log agreed on.
+LOG_VERDICTS: Columns = (
+    ("protocol", "string"),
+    ("port", "int32"),
+    ("fqdn", "string"),
+    ("address", "string"),  # the row's address when it has no name
+    ("verdict", "string"),
+    ("action", "string"),
+    ("count", "int64"),
+    ("rule", "string"),  # the most frequent rule
+    ("verdict_reason", "string"),  # the most frequent reason
+    ("confirmed", "int64"),  # connections a capture and a log agree on
+    ("conflicts", "int64"),  # connections they disagree on
+    ("conflict", "string"),  # the other source's Action where they disagree
+    ("source_kinds", "list<string>"),
 )
 
 # Allowlist entries no observed connection matched (with an allowlist).
@@ -225,7 +252,52 @@ HISTORY: dict[str, Columns] = {
     "drift": DRIFT,
     "timeline": TIMELINE,
 }
-ALL = {**TABLES, **HISTORY}
+# The in-cluster port check (egress analyze --port-policy, issue 16): one row per node-to-node flow
+# group (source, destination, protocol, port) with the rule that allows it or why the policy denies it,
+# and one row per policy rule, shaped like ARTESCA's role tables, with what the captures exercised.
+PORT_FLOWS: Columns = (
+    ("first_seen", "timestamp"),
+    ("scope", "string"),  # in-cluster (both ends have roles), from-outside (only the destination has)
+    ("src", "string"),
+    ("src_roles", "list<string>"),
+    ("dst", "string"),
+    ("dst_roles", "list<string>"),
+    ("protocol", "string"),  # TCP, UDP
+    ("port", "int32"),
+    ("connections", "int64"),
+    ("blocked", "int64"),  # connections the capture shows blocked (no-reply, reset, unreachable)
+    ("verdict", "string"),  # ok, or the verdict of the last blocked connection
+    ("policy", "string"),  # allowed, denied
+    ("denied_at", "string"),  # ingress, egress, egress+ingress (null when allowed)
+    ("egress_rule", "string"),  # rule id, or failsafe, not-enforced, default-deny, pass (null: no egress check)
+    ("ingress_rule", "string"),
+    ("nearest", "string"),  # the Allow rule that almost matched a denied flow (rule id)
+    ("nearest_reason", "string"),  # wrong-source, wrong-destination, wrong-node-role, wrong-roles, wrong-port
+    ("needed", "string"),  # the rule that would allow it: "ingress TCP/2380 on etcd,master from etcd,master"
+    ("status", "string"),  # ok, likely-cause (blocked, denied), points-elsewhere (blocked, allowed), denied-but-passed
+)
+PORT_RULES: Columns = (
+    ("rule", "string"),  # <policy>/<direction>/<n>: what port_flows points at
+    ("policy", "string"),
+    ("order", "string"),  # the policy's order as written (102, 100.5); null: none (evaluated last)
+    ("network", "string"),
+    ("role", "string"),  # the endpoints the policy is on: (any), In cluster, Etcd nodes
+    ("protocol_port", "string"),  # TCP(:2380), TCP(*), VRRP()
+    ("traffic_type", "string"),
+    ("direction", "string"),
+    ("source", "string"),
+    ("destination", "string"),
+    ("action", "string"),
+    ("file", "string"),
+    ("line", "int32"),
+    ("flows", "int64"),  # flow groups it allowed
+    ("connections", "int64"),
+    ("blocked", "int64"),  # of those connections, blocked all the same (the cause is elsewhere)
+    ("used", "bool"),  # false: never exercised by the captures
+)
+PORT_POLICY: dict[str, Columns] = {"port_flows": PORT_FLOWS, "port_rules": PORT_RULES}
+
+ALL = {**TABLES, **HISTORY, **PORT_POLICY, "log_verdicts": LOG_VERDICTS}
 
 
 @cache

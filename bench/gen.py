@@ -5,6 +5,9 @@ bulk:      a few TLS downloads of container layers / snaps: handshake, then larg
            with client ACKs every second segment (what dominates a real install capture).
 handshake: many short connections: DNS query + answer, TCP handshake, TLS ClientHello/ServerHello,
            a little data, FIN close; some blocked (no reply, RST) - the worst case per packet.
+
+--vlan-share S tags that share of the packets with an 802.1Q header (VLAN 100), spread evenly over
+the capture, as a trunk port or a hypervisor bridge shows them; the other packets stay untagged.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from fixtures.builders.dns import wire_message as dns_message
 from fixtures.builders.tls import Hello, groups_ext, key_share_ext, records, sni_ext
 from parsers.capture_writer import CaptureWriter
 
-ETH = b"\x00\x16\x3e\x00\x00\x01\x00\x16\x3e\x00\x00\x02\x08\x00"
+MACS = b"\x00\x16\x3e\x00\x00\x01\x00\x16\x3e\x00\x00\x02"
+ETH = MACS + b"\x08\x00"
+ETH_VLAN = MACS + b"\x81\x00\x00\x64\x08\x00"  # an 802.1Q tag, VLAN 100, priority 0, then IPv4
 IP = struct.Struct("!BBHHHBBH4s4s")
 TCP = struct.Struct("!HHIIBBHHH")
 UDP = struct.Struct("!HHHH")
@@ -48,15 +53,18 @@ SERVER_HELLO = b"\x16\x03\x03\x00\x4a\x02\x00\x00\x46\x03\x03" + b"\x44" * 70
 
 
 class Writer:
-    def __init__(self, path: Path, pcapng: bool = False) -> None:
+    def __init__(self, path: Path, pcapng: bool = False, vlan_share: float = 0.0) -> None:
         self.fh = path.open("wb")
+        self.vlan_share = vlan_share
         self.out = CaptureWriter(self.fh, format="pcapng" if pcapng else "pcap")
         self.t = 1_718_000_000_000_000  # microseconds
         self.packets = 0
 
     def ip_packet(self, src: bytes, dst: bytes, proto: int, l4: bytes) -> None:
         ip = IP.pack(0x45, 0, 20 + len(l4), 0, 0x4000, 64, proto, 0, src, dst)
-        frame = ETH + ip + l4
+        # Packet n is tagged when the running share crosses a whole number: exactly that share, evenly spread.
+        tagged = int((self.packets + 1) * self.vlan_share) > int(self.packets * self.vlan_share)
+        frame = (ETH_VLAN if tagged else ETH) + ip + l4
         self.t += 50
         self.out.write(self.t * 1000, frame)
         self.packets += 1
@@ -116,8 +124,8 @@ NAMES = [
 ]
 
 
-def bulk(path: Path, megabytes: int, pcapng: bool = False) -> int:
-    w = Writer(path, pcapng)
+def bulk(path: Path, megabytes: int, pcapng: bool = False, vlan_share: float = 0.0) -> int:
+    w = Writer(path, pcapng, vlan_share)
     target = megabytes * 1_000_000
     conn = 0
     while w.fh.tell() < target:
@@ -131,8 +139,8 @@ def bulk(path: Path, megabytes: int, pcapng: bool = False) -> int:
     return w.packets
 
 
-def handshakes(path: Path, packets: int, pcapng: bool = False) -> int:
-    w = Writer(path, pcapng)
+def handshakes(path: Path, packets: int, pcapng: bool = False, vlan_share: float = 0.0) -> int:
+    w = Writer(path, pcapng, vlan_share)
     conn = 0
     while w.packets < packets:
         name = f"node{conn % 997}.{NAMES[conn % len(NAMES)]}"
@@ -154,11 +162,14 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=500, help="bulk: size in MB")
     ap.add_argument("--packets", type=int, default=120_000, help="handshake: packet count")
     ap.add_argument("--pcapng", action="store_true", help="write pcapng (as Wireshark/dumpcap do) instead of pcap")
+    ap.add_argument("--vlan-share", type=float, default=0.0, help="bulk, handshake: share of packets 802.1Q-tagged")
     args = ap.parse_args()
+    if not 0.0 <= args.vlan_share <= 1.0:
+        ap.error("--vlan-share is a share between 0 and 1")
     if args.kind == "bulk":
-        n = bulk(args.path, args.mb, args.pcapng)
+        n = bulk(args.path, args.mb, args.pcapng, args.vlan_share)
     else:
-        n = handshakes(args.path, args.packets, args.pcapng)
+        n = handshakes(args.path, args.packets, args.pcapng, args.vlan_share)
     print(f"{args.path}: {n} packets, {args.path.stat().st_size / 1e6:.0f} MB")
 
 

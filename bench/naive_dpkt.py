@@ -1,10 +1,16 @@
-"""The naive baseline: dpkt decodes every packet and looks for DNS names, SNI and Host headers."""
+"""The naive baseline: dpkt decodes every packet and looks for DNS names, SNI and Host headers.
+
+A packet dpkt cannot parse is skipped, as any per-packet loop over real traffic must: dpkt raises
+its own errors (``dpkt.Error``: UnpackError, NeedData) and, from the TLS reader, ``SSL3Exception``
+(a record it does not know, such as a ServerHello cut by the segment boundary)."""
 
 from __future__ import annotations
 
+import struct
 import sys
 
 import dpkt
+import dpkt.ssl
 
 
 def main(path: str) -> None:
@@ -22,7 +28,7 @@ def main(path: str) -> None:
                     names += len(records)
                 elif isinstance(l4, dpkt.tcp.TCP) and l4.data[:4] in (b"GET ", b"POST", b"HEAD"):
                     names += 1
-            except (dpkt.dpkt.UnpackError, AttributeError, ValueError):
+            except (dpkt.dpkt.Error, dpkt.ssl.SSL3Exception, AttributeError, ValueError, struct.error):
                 continue
     print(names)
 

@@ -36,6 +36,11 @@ class Format(StrEnum):
     parquet = "parquet"
 
 
+class PortExport(StrEnum):
+    calico = "calico"
+    md = "md"
+
+
 class FailOn(StrEnum):
     missing = "missing"
     blocked = "blocked"
@@ -63,9 +68,11 @@ def analyze(
     captures: Annotated[
         list[str],
         typer.Argument(
-            metavar="CAPTURE...",
-            help="pcap or pcapng file(s) (gzip'd is fine); '-' reads stdin. Several files are analysed in "
-            "parallel and need -o DIR for file formats.",
+            metavar="FILE...",
+            help="pcap or pcapng capture(s), or firewall/proxy logs (Azure Firewall, squid, AWS Network "
+            "Firewall, Route 53 Resolver), gzip'd is fine; '-' reads stdin. Several captures are analysed in "
+            "parallel and need -o DIR for file formats; a capture with the logs of the same install (or "
+            "several logs) make one report, each connection confirmed or contradicted by the log.",
         ),
     ],
     fmt: Annotated[
@@ -118,6 +125,33 @@ def analyze(
         bool,
         typer.Option("--lint", "--verbose", "-v", help="Terminal table: every lint finding, not a count per kind."),
     ] = False,
+    port_policy: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--port-policy",
+            help="In-cluster port policy (ARTESCA page, Stackato port table, Calico or Kubernetes NetworkPolicy "
+            "YAML, CSV): check node-to-node flows of the captures against it instead (needs --roles).",
+        ),
+    ] = None,
+    roles: Annotated[
+        Path | None, typer.Option("--roles", help="YAML: address or network -> roles (with --port-policy).")
+    ] = None,
+    failsafe: Annotated[
+        str,
+        typer.Option(help="Failsafe ports: auto (a FelixConfiguration in the policy, else Calico's), calico or none."),
+    ] = "auto",
+    port_export: Annotated[
+        PortExport | None,
+        typer.Option("--port-export", help="With --port-policy: write the policy the observed flows justify instead."),
+    ] = None,
+    source_format: Annotated[
+        str | None,
+        typer.Option(
+            "--source-format",
+            help="Force the format of the logs instead of detecting it: azure-firewall-json, azure-firewall-csv, "
+            "azure-firewall-msg, squid, aws-network-firewall, route53-resolver (or capture).",
+        ),
+    ] = None,
 ) -> None:
     """Report every name, protocol and port contacted in CAPTURE, whether it got through, and how it
     compares with the allowlist you requested.
@@ -127,11 +161,16 @@ def analyze(
     from analyzer.pipeline import tune_gc_for_batch_run
 
     tune_gc_for_batch_run()
+    if port_policy or roles is not None or port_export is not None:
+        _port_check(captures, port_policy, roles, failsafe, port_export, fmt, output, options=_options(
+            dialect, internal_domain, include_noise, jobs))  # fmt: skip
+        return
     fmt = _output_format(fmt, output, several=len(captures) > 1)
     _check_output(fmt, output, several=len(captures) > 1)
     options = _options(dialect, internal_domain, include_noise, jobs)
     rules = _read_allowlist(allowlist, allowlist_format)
-    if len(captures) > 1:
+    together = len(captures) > 1 and _with_logs(captures, source_format)
+    if len(captures) > 1 and not together:
         _analyze_many(captures, rules, options, fmt, output, fail_on or [], lint_rows)
         return
     _gate_needs(fail_on or [], rules)
@@ -139,12 +178,90 @@ def analyze(
     if fmt == Format.parquet and output is None:
         raise _fail("--format parquet writes one file per table: give a directory with -o")
     # The terminal table on stdout shows the warnings itself: say them once.
-    report = _analyze(capture, rules, options, progress, warn=not (fmt == Format.table and output is None))
+    warn = not (fmt == Format.table and output is None)
+    if together:
+        report = _analyze_together(captures, rules, options, source_format, warn)
+    else:
+        report = _analyze(capture, rules, options, progress, warn, source_format)
     _render(report, fmt, output, lint_rows)
     findings = _gate(report, fail_on or [])
     if findings:
         typer.echo(f"egress: failing: {findings}", err=True)
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _port_check(
+    captures: list[str],
+    policy_files: list[Path] | None,
+    roles_file: Path | None,
+    failsafe: str,
+    export: PortExport | None,
+    fmt: Format | None,
+    output: Path | None,
+    options: Options,
+) -> None:
+    """--port-policy: every capture read (merged by time), node-to-node flows checked against the policy."""
+    from analyzer.api import analyze_many, check_ports, read_port_policy, read_roles
+
+    if not policy_files or roles_file is None:
+        raise _fail("the port check needs both --port-policy and --roles")
+    if "-" in captures and len(captures) > 1:
+        raise _fail("'-' (stdin) can only be the only capture")
+    fmt = _output_format(fmt, output, several=False)
+    if fmt == Format.parquet:
+        raise _fail("the port check writes table, json, md, html or csv")
+    try:
+        policy = read_port_policy(policy_files)
+        roles = read_roles(roles_file)
+        reports = []
+        for item in analyze_many(captures, options=options):
+            if item.report is None:
+                raise InputError(item.error or item.path)
+            reports.append(item.report)
+        result = check_ports(reports, policy, roles, failsafe=failsafe)
+    except InputError as exc:
+        if _state["debug"]:
+            raise
+        from reports.safe import terminal
+
+        raise _fail(terminal(str(exc))) from None  # file names are the user's, and may hold escapes
+    with _writing(output):
+        _render_ports(result, fmt, output, export)
+
+
+def _render_ports(result: object, fmt: Format, output: Path | None, export: PortExport | None) -> None:
+    from analyzer.portpolicy import export as exports
+    from analyzer.portpolicy.report import PortPolicyReport
+    from reports import portpolicy
+
+    assert isinstance(result, PortPolicyReport)
+    if export == PortExport.calico:
+        _write(exports.calico_yaml(result.flows), output)
+    elif export == PortExport.md:
+        _write(exports.markdown_table(result.flows), output)
+    elif fmt == Format.json:
+        if output is None:
+            portpolicy.write_json(result, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as fh:
+                portpolicy.write_json(result, fh)
+    elif fmt == Format.md:
+        _write(portpolicy.markdown(result), output)
+    elif fmt == Format.html:
+        _write(portpolicy.html(result), output)
+    elif fmt == Format.csv:
+        _write(portpolicy.csv(result), output)
+    else:
+        from rich.console import Console
+
+        if output is not None:
+            with output.open("w", encoding="utf-8") as fh:
+                portpolicy.terminal_table(result, Console(file=fh, width=240, force_terminal=False))
+        else:
+            console = Console()
+            if not console.is_terminal and "COLUMNS" not in os.environ:
+                console = Console(width=240)
+            portpolicy.terminal_table(result, console)
 
 
 _EXTENSIONS = {Format.json: "json", Format.md: "md", Format.html: "html", Format.csv: "csv", Format.table: "txt"}
@@ -194,8 +311,41 @@ def _analyze_many(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+def _with_logs(files: list[str], source_format: str | None) -> bool:
+    """Whether several files are a capture with its logs (one report) rather than several captures."""
+    from analyzer.api import source_kind
+
+    if source_format not in (None, "capture"):
+        return True
+    try:
+        return any(f != "-" and source_kind(f) not in ("capture", None) for f in files)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _analyze_together(
+    files: list[str], allowlist: Allowlist | None, options: Options, source_format: str | None, warn: bool
+) -> Report:
+    from analyzer.api import analyze_together
+
+    try:
+        report = analyze_together(files, allowlist=allowlist, options=options, source_format=source_format)
+    except InputError as exc:
+        if _state["debug"]:
+            raise
+        raise _fail(str(exc)) from None
+    if warn:
+        _warn(report)
+    return report
+
+
 def _analyze(
-    capture: str, allowlist: Allowlist | None, options: Options, progress: bool | None, warn: bool = True
+    capture: str,
+    allowlist: Allowlist | None,
+    options: Options,
+    progress: bool | None,
+    warn: bool = True,
+    source_format: str | None = None,
 ) -> Report:
     """Run the library; bad input becomes one line and exit code 2 here, at the boundary."""
     from analyzer.api import analyze
@@ -206,6 +356,7 @@ def _analyze(
             allowlist=allowlist,
             options=options,
             progress=_progress_fn() if (sys.stderr.isatty() if progress is None else progress) else None,
+            source_format=source_format,
         )
     except InputError as exc:
         if _state["debug"]:

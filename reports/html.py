@@ -30,6 +30,7 @@ from reports.display import MAX_ADDRESSES_SHOWN, noise_label, short_list
 from reports.jsondoc import TABLE_ORDER, tail
 from reports.safe import html_text as esc
 from reports.safe import visible as clean
+from reports.sources import kql
 
 VERDICT_COLOURS: dict[str, str] = {
     "ok": "#1a7f37",
@@ -320,6 +321,8 @@ def _cards(ctx: _Ctx) -> str:
 
 def _nav(ctx: _Ctx) -> str:
     links = [("summary", "Summary"), ("timeline", "Timeline"), ("top", "Top names")]
+    if ctx.doc.get("log_verdicts"):
+        links.insert(1, ("logs", "Firewall logs"))
     if ctx.doc.get("diff") is not None:
         links.append(("allowlist", "Allowlist"))
     links += [("dns", "DNS failures"), ("suggested", "Suggested allowlist"), ("noise", "Noise")]
@@ -402,6 +405,46 @@ def _summary(ctx: _Ctx) -> str:
 
 # --------------------------------------------------------------------------------------------------
 # SVG: timeline and bar charts
+
+
+def _logs(ctx: _Ctx, query: str | None) -> str:
+    """What the firewall or proxy logs said per summary row (only when logs were read)."""
+    said = ctx.doc.get("log_verdicts") or []
+    if not said:
+        return ""
+    cols = [
+        _Col("Protocol", "protocol"), _Col("Port", "port", num=True), _Col("Name", "name"), _Col("Action", "action"),
+        _Col("Verdict", "verdict"), _Col("count_", "count", num=True), _Col("Rule", "rule"),
+        _Col("Reason", "reason"), _Col("Confirmed", "confirmed", num=True), _Col("Conflicts", "conflicts", num=True),
+        _Col("From", "from"),
+    ]  # fmt: skip
+    rows = []
+    for r in said:
+        name = r.get("fqdn") or r.get("address") or ""
+        rows.append(
+            [
+                (esc(clean(r.get("protocol"))), None),
+                (_num(r.get("port")), str(r.get("port"))),
+                (esc(clean(name)), None),
+                (_action(r.get("action")), None),
+                (_chip(r.get("verdict")), None),
+                (_num(r.get("count")), str(r.get("count"))),
+                (esc(clean(r.get("rule") or "")), None),
+                (esc(clean(r.get("verdict_reason") or "")), None),
+                (_num(r.get("confirmed")), str(r.get("confirmed"))),
+                (esc(clean(f"{r.get('conflicts')} (log: {r.get('conflict')})" if r.get("conflicts") else "")), None),
+                (esc(clean(", ".join(r.get("source_kinds") or []))), None),
+            ]
+        )
+    body = _table(cols, rows, table_id="logs-table", sortable=True)
+    if query is not None:
+        # Line by line: esc() shows a newline as \x0a, and the query's own line breaks are ours.
+        code = "\n".join(esc(line) for line in query.splitlines())
+        body += f"<p>The same table in Log Analytics:</p><pre><code>{code}</code></pre>"
+    note = (
+        "The rule and reason a log gives for each summary row; confirmed: connections the capture and the log agree on."
+    )
+    return _section("logs", "Firewall logs", body, esc(note))
 
 
 def _nice_step(span: float, target: int = 8) -> float:
@@ -950,6 +993,7 @@ def render(report: Report) -> str:
             _nav(ctx),
             _warnings(ctx),
             _summary(ctx),
+            _logs(ctx, kql(report)),
             _timeline(ctx),
             _top(ctx),
             _allowlist(ctx),

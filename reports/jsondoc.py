@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from analyzer.frames import Table
-from analyzer.report import CaptureInfo, LintReport, Report
+from analyzer.report import CaptureInfo, LintReport, Report, SourceInfo
 from analyzer.schema import SCHEMA_VERSION
 from reports.display import iso
 
@@ -83,7 +83,20 @@ def tail(report: Report) -> dict[str, Any]:
     tail["suggested"] = [
         {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(s).items()} for s in report.suggested
     ]
+    # Logs read as sources (analyzer/sources): only when there were any, so a capture's document is unchanged.
+    if report.sources:
+        tail["sources"] = [_source_facts(s) for s in report.sources]
+    if report.log_verdicts is not None and len(report.log_verdicts):
+        tail["log_verdicts"] = records(report.log_verdicts)
     return tail
+
+
+def _source_facts(source: SourceInfo) -> dict[str, Any]:
+    facts = dataclasses.asdict(source)
+    facts["unparsed_lines"] = [{"line": n, "reason": why} for n, why in source.unparsed_lines]
+    facts["tables"] = list(source.tables)
+    facts["first_ts"], facts["last_ts"] = iso(source.first_ts), iso(source.last_ts)
+    return facts
 
 
 def _head(report: Report) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
 from reports.display import iso, label, noise_label, short_list
 from reports.safe import markdown_cell as cell
+from reports.sources import confirmed_text, kql, log_header, source_lines
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
@@ -30,26 +31,47 @@ def render(report: Report) -> str:
         + (" (capture truncated)" if cap.truncated else ""),
         f"- Parse errors: {cap.parse_errors}",
     ]
+    if report.sources and not cap.link_type_names:
+        lines[2] = f"- Logs: {cell(log_header(report))}"
+    lines += [f"- {cell(line)}" for line in source_lines(report)] if cap.link_type_names else []
     for w in report.warnings:
         lines.append(f"- Warning: {cell(w)}")
     lines += _conclusion(report)
     lines += ["", "## Summary", ""]
     summary = report.egress()
-    lines += _table(
-        ["Protocol", "DestinationPort", "Fqdn", "count_", "Action", "Verdict", "Address"],
-        [
+    if report.log_verdicts:  # what a log said: the rule, its reason, whether the capture agrees
+        lines += _table(
+            ["Protocol", "DestinationPort", "Fqdn", "count_", "Action", "Verdict", "Address", "Rule", "Reason",
+             "Confirmed"],
             [
-                r["protocol"],
-                r["port"],
-                r["fqdn"] or "",
-                r["count"],
-                r["action"],
-                r["verdict"],
-                short_list(r["addresses"]),
-            ]
-            for r in summary
-        ],
-    )
+                [r["protocol"], r["port"], r["fqdn"] or "", r["count"], r["action"], r["verdict"],
+                 short_list(r["addresses"]), said.get("rule"), said.get("verdict_reason"), confirmed_text(said)]
+                for r in summary
+                for said in [report.log_verdict(r) or {}]
+            ],
+        )  # fmt: skip
+    else:
+        lines += _table(
+            ["Protocol", "DestinationPort", "Fqdn", "count_", "Action", "Verdict", "Address"],
+            [
+                [
+                    r["protocol"],
+                    r["port"],
+                    r["fqdn"] or "",
+                    r["count"],
+                    r["action"],
+                    r["verdict"],
+                    short_list(r["addresses"]),
+                ]
+                for r in summary
+            ],
+        )
+    query = kql(report)
+    if query is not None:
+        # A fenced block: the query is copied as it is; a log's values inside it are KQL literals, and a
+        # fence of more backticks than any run in the query keeps it closed.
+        fence = "`" * max(3, _longest_backticks(query) + 1)
+        lines += ["", "### The same table in Log Analytics", "", f"{fence}kql", query, fence]
     denied = [r for r in summary if r["action"] == "Deny"]
     if denied:
         lines += ["", "## Blocked connections", ""]
@@ -145,6 +167,14 @@ def _addresses(row: dict[str, Any]) -> str | None:
 
 def _name(row: dict[str, Any]) -> str | None:
     return label(row["fqdn"], row["addresses"])
+
+
+def _longest_backticks(text: str) -> int:
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return longest
 
 
 def render_lint(report: LintReport) -> str:

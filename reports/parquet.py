@@ -18,7 +18,10 @@ def write(report: Report, directory: Path) -> list[Path]:
         "egress.capture_path": report.capture.path,
         "egress.capture_first_ts": str(iso(report.capture.first_ts)),
     }
-    return [write_table(report.table(name), directory, provenance) for name in TABLES]
+    written = [write_table(report.table(name), directory, provenance) for name in TABLES]
+    if report.log_verdicts:  # what firewall logs said per summary row: only when logs were read
+        written.append(write_table(report.log_verdicts, directory, provenance))
+    return written
 
 
 def write_table(table: Table, directory: Path, provenance: dict[str, str] | None = None) -> Path:

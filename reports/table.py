@@ -15,6 +15,7 @@ from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
 from reports.display import iso, label, short_list
 from reports.safe import terminal
+from reports.sources import confirmed_text, log_header, source_lines
 
 VERDICT_STYLE = {
     "ok": "green",
@@ -36,15 +37,20 @@ def _cell(v: Any) -> Text:
 def render(report: Report, console: Console, lint_rows: bool = False) -> None:
     """The answer first (conclusion, missing, blocked), then the evidence; lint rows with ``lint_rows``."""
     cap = report.capture
-    console.print(
-        Text(
-            f"{terminal(cap.path)}: {cap.format}{' (gzip)' if cap.compressed else ''}, "
-            f"{', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} flows, "
-            + (f"{iso(cap.first_ts)} .. {iso(cap.last_ts)}" if cap.first_ts is not None else "no packets")
-            + (", TRUNCATED" if cap.truncated else "")
-            + (f", {cap.parse_errors} parse errors" if cap.parse_errors else "")
+    if report.sources and not cap.link_type_names:
+        console.print(Text(log_header(report)))
+    else:
+        console.print(
+            Text(
+                f"{terminal(cap.path)}: {cap.format}{' (gzip)' if cap.compressed else ''}, "
+                f"{', '.join(cap.link_type_names)}, {cap.packets} packets, {cap.flows} flows, "
+                + (f"{iso(cap.first_ts)} .. {iso(cap.last_ts)}" if cap.first_ts is not None else "no packets")
+                + (", TRUNCATED" if cap.truncated else "")
+                + (f", {cap.parse_errors} parse errors" if cap.parse_errors else "")
+            )
         )
-    )
+    for line in source_lines(report) if cap.link_type_names else ():
+        console.print(Text(line))
     for w in report.warnings:
         console.print(Text("warning: " + terminal(w), style="yellow"))
     render_conclusion(report, console)
@@ -57,6 +63,8 @@ def render(report: Report, console: Console, lint_rows: bool = False) -> None:
     if wide:
         t = Table(title="Egress summary (Deny first)", show_lines=False)
         columns = ["Protocol", "DestinationPort", "Fqdn", "Address", "count_", "Action", "Verdict", "Source", "Detail"]
+        if report.log_verdicts:  # a log said why: its rule, and whether the capture agrees
+            columns[-1:-1] = ["Rule", "Confirmed"]
     else:
         t = Table(title="Egress summary (Deny first)", box=box.SIMPLE_HEAD, pad_edge=False)
         columns = ["Protocol", "Port", "Fqdn", "count_", "Verdict"]
@@ -67,7 +75,7 @@ def render(report: Report, console: Console, lint_rows: bool = False) -> None:
         values = [len(str(v)) for v in summary.column(key)] if key in summary.columns else []
         return max([len(col), *values])
 
-    short = {c: need(c) for c in columns if c not in ("Fqdn", "Address", "Detail")}
+    short = {c: need(c) for c in columns if c not in ("Fqdn", "Address", "Detail", "Rule")}
     room = console.width - sum(short.values()) - 3 * len(columns)
     for col in columns:
         if col == "Fqdn" and wide:
@@ -75,7 +83,7 @@ def render(report: Report, console: Console, lint_rows: bool = False) -> None:
         elif col == "Fqdn":
             # Too narrow for the longest name: fold it rather than cut it, nothing of a name is lost.
             t.add_column(col, overflow="fold", min_width=max(min(longest, room), 12))
-        elif col in ("Address", "Detail"):
+        elif col in ("Address", "Detail", "Rule"):
             t.add_column(col, overflow="fold")
         else:
             t.add_column(col, no_wrap=True, min_width=short[col])
@@ -93,6 +101,10 @@ def render(report: Report, console: Console, lint_rows: bool = False) -> None:
             "Source": _cell(r["source"]),
             "Detail": _cell(r["detail"] if r["verdict"] != "ok" else None),
         }
+        if report.log_verdicts:
+            said = report.log_verdict(r) or {}
+            cells["Rule"] = _cell(" / ".join(v for v in (said.get("rule"), said.get("verdict_reason")) if v) or None)
+            cells["Confirmed"] = _cell(confirmed_text(said))
         t.add_row(*(cells[c] for c in columns))
     console.print(t)
     noise_names = report.noise_names()

@@ -14,18 +14,17 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from analyzer.allowlist.document import (
-    MAX_DEPTH,
     PROTOCOL_NAMES,
     Doc,
     Format,
     Ports,
     Problem,
     port_range,
-    too_deep,
 )
 from analyzer.allowlist.model import ANY, PortRange
 from analyzer.allowlist.patterns import Dialect, InvalidPattern, Matcher, always, check_labels
 from analyzer.firewalls.destinations import Destinations
+from analyzer.yamlnodes import compose_all, yline, ymap, yscalar, yseq
 
 if TYPE_CHECKING:
     import yaml  # at run time imported by the functions that read YAML: 11 ms of every run otherwise
@@ -56,102 +55,21 @@ def _cilium(pattern: str) -> Matcher:
 _CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 
 
-# Aliases may add at most this many nodes to what the file spells out.  A policy that reuses a
-# toPorts block through an anchor adds a few nodes per rule; 300 aliased rules x 300 aliased
-# toFQDNs (4 KB) would add 270,000 and become 90,000 entries; "billion laughs" far more.
-MAX_ALIAS_NODES = 100_000
-
-
-def _check_shape(doc: Doc) -> None:
-    """Refuse nesting past MAX_DEPTH and alias bombs before composing the nodes.
-
-    PyYAML's event parser keeps its own stack (no recursion), but its composer, and the walks
-    below, recurse once or more per level; and a composed alias is one shared node that the walk
-    visits once per reference.  So this counts, from the events alone, how deep the document
-    nests and how many nodes the aliases add when each is written out.
-    """
-    import yaml
-
-    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases written out
-    open_sizes: list[int] = []  # nodes so far in each open mapping or sequence
-    open_anchors: list[str | None] = []
-    added = 0  # nodes the aliases add
-    for event in yaml.parse(doc.text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1 if event.start_mark else None
-        if isinstance(event, yaml.CollectionStartEvent):
-            open_sizes.append(1)
-            open_anchors.append(event.anchor)
-            if len(open_sizes) > MAX_DEPTH:
-                raise too_deep(doc.error, line or 0)
-            continue
-        if isinstance(event, yaml.CollectionEndEvent):
-            anchor, size = open_anchors.pop(), open_sizes.pop()
-        elif isinstance(event, yaml.ScalarEvent):
-            anchor, size = event.anchor, 1
-        elif isinstance(event, yaml.AliasEvent):
-            anchor, size = None, sizes.get(str(event.anchor), 1)
-            added += size - 1
-            if added > MAX_ALIAS_NODES:
-                problem = f"YAML aliases add more than {MAX_ALIAS_NODES:,} nodes to the document (an alias bomb?)"
-                raise doc.error(line, problem)
-        else:
-            continue  # stream and document boundaries
-        if anchor is not None:
-            sizes[anchor] = size
-        if open_sizes:
-            open_sizes[-1] += size
-
-
 def _read_cilium(doc: Doc) -> None:
-    import yaml
-
-    # Composed nodes rather than loaded data: nodes keep their line numbers.
-    try:
-        _check_shape(doc)
-        documents = list(yaml.compose_all(doc.text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise doc.error(mark.line + 1 if mark else None, f"YAML syntax error: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise doc.error(None, f"YAML error: {exc}") from None
-    nodes = [node for node in documents if node is not None]
+    nodes = compose_all(doc.text, doc.error)
     for node in nodes:
         _cilium_document(doc, node)
     if nodes and not any(_is_cilium_policy(node) for node in nodes):
         # Not one policy in the file: say what was there rather than just "no entries".
-        kind = _yscalar(_ymap(nodes[0]).get("kind")) or "(none)"
-        raise doc.error(_yline(nodes[0]), f"expected kind {' or '.join(_CILIUM_KINDS)}, found {kind}")
+        kind = yscalar(ymap(nodes[0]).get("kind")) or "(none)"
+        raise doc.error(yline(nodes[0]), f"expected kind {' or '.join(_CILIUM_KINDS)}, found {kind}")
 
 
 def _is_cilium_policy(node: yaml.Node) -> bool:
 
-    top = _ymap(node)
-    kind = _yscalar(top.get("kind")) or ""
-    return kind in _CILIUM_KINDS or any(_is_cilium_policy(item) for item in _yseq(top.get("items")))
-
-
-def _ymap(node: yaml.Node | None) -> dict[str, yaml.Node]:
-    import yaml
-
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}
-
-
-def _yseq(node: yaml.Node | None) -> list[yaml.Node]:
-    import yaml
-
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-
-def _yscalar(node: yaml.Node | None) -> str | None:
-    import yaml
-
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _yline(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
+    top = ymap(node)
+    kind = yscalar(top.get("kind")) or ""
+    return kind in _CILIUM_KINDS or any(_is_cilium_policy(item) for item in yseq(top.get("items")))
 
 
 def _cilium_document(doc: Doc, node: yaml.Node) -> None:
@@ -159,45 +77,45 @@ def _cilium_document(doc: Doc, node: yaml.Node) -> None:
 
     if not isinstance(node, yaml.MappingNode):
         found = "a list" if isinstance(node, yaml.SequenceNode) else "plain text"
-        raise doc.error(_yline(node), f"expected a CiliumNetworkPolicy (a YAML mapping), found {found}")
-    top = _ymap(node)
-    kind = _yscalar(top.get("kind")) or ""
+        raise doc.error(yline(node), f"expected a CiliumNetworkPolicy (a YAML mapping), found {found}")
+    top = ymap(node)
+    kind = yscalar(top.get("kind")) or ""
     if kind.endswith("List") and "items" in top:  # kubectl get cnp -o yaml
-        for item in _yseq(top["items"]):
+        for item in yseq(top["items"]):
             _cilium_document(doc, item)
         return
     if kind not in _CILIUM_KINDS:
-        doc.note(_yline(node), f"skipped a YAML document of kind {kind or '(none)'}: not a Cilium network policy")
+        doc.note(yline(node), f"skipped a YAML document of kind {kind or '(none)'}: not a Cilium network policy")
         return
-    name = _yscalar(_ymap(top.get("metadata")).get("name"))
-    specs = ([top["spec"]] if "spec" in top else []) + _yseq(top.get("specs"))
+    name = yscalar(ymap(top.get("metadata")).get("name"))
+    specs = ([top["spec"]] if "spec" in top else []) + yseq(top.get("specs"))
     for spec in specs:
-        fields = _ymap(spec)
+        fields = ymap(spec)
         if "egressDeny" in fields:
-            doc.note(_yline(fields["egressDeny"]), f"skipped egressDeny of policy {name!r}: deny rules allow nothing")
-        for rule in _yseq(fields.get("egress")):
-            _cilium_egress_rule(doc, _ymap(rule), _yline(rule), name)
+            doc.note(yline(fields["egressDeny"]), f"skipped egressDeny of policy {name!r}: deny rules allow nothing")
+        for rule in yseq(fields.get("egress")):
+            _cilium_egress_rule(doc, ymap(rule), yline(rule), name)
 
 
 def _cilium_egress_rule(doc: Doc, rule: dict[str, yaml.Node], line: int, name: str | None) -> None:
     targets: list[tuple[str, int, str | None]] = []  # (text, line, kind)
-    for item in _yseq(rule.get("toFQDNs")):
-        for key, value in _ymap(item).items():
-            text = _yscalar(value)
+    for item in yseq(rule.get("toFQDNs")):
+        for key, value in ymap(item).items():
+            text = yscalar(value)
             if key in ("matchName", "matchPattern") and text is not None:
-                targets.append((text, _yline(value), "pattern" if key == "matchPattern" else None))
-    for item in _yseq(rule.get("toCIDR")):
-        if (text := _yscalar(item)) is not None:
-            targets.append((text, _yline(item), None))
-    for item in _yseq(rule.get("toCIDRSet")):
-        fields = _ymap(item)
-        if (cidr := _yscalar(fields.get("cidr"))) is not None:
-            targets.append((cidr, _yline(fields["cidr"]), None))
+                targets.append((text, yline(value), "pattern" if key == "matchPattern" else None))
+    for item in yseq(rule.get("toCIDR")):
+        if (text := yscalar(item)) is not None:
+            targets.append((text, yline(item), None))
+    for item in yseq(rule.get("toCIDRSet")):
+        fields = ymap(item)
+        if (cidr := yscalar(fields.get("cidr"))) is not None:
+            targets.append((cidr, yline(fields["cidr"]), None))
         if "except" in fields:
-            doc.note(_yline(fields["except"]), "toCIDRSet except ranges are not subtracted")
+            doc.note(yline(fields["except"]), "toCIDRSet except ranges are not subtracted")
     if not targets:
         # toEndpoints (kube-dns), toServices...: cluster-internal, not an egress allowlist entry.
-        entities = [_yscalar(e) for e in _yseq(rule.get("toEntities"))]
+        entities = [yscalar(e) for e in yseq(rule.get("toEntities"))]
         if "world" in entities or "all" in entities:
             doc.note(line, f"policy {name!r} allows egress to entity 'world': every external destination")
         return
@@ -211,17 +129,17 @@ def _cilium_ports(doc: Doc, node: yaml.Node | None) -> list[tuple[frozenset[str]
     """One (protocol, ports) group per protocol named in toPorts."""
     groups: dict[str, list[PortRange] | None] = {}  # None: every port
     defaulted: set[str] = set()
-    for port_rule in _yseq(node):
-        for item in _yseq(_ymap(port_rule).get("ports")):
-            fields = _ymap(item)
-            with doc.at(_yline(item)):
-                protocol_text = _yscalar(fields.get("protocol"))
+    for port_rule in yseq(node):
+        for item in yseq(ymap(port_rule).get("ports")):
+            fields = ymap(item)
+            with doc.at(yline(item)):
+                protocol_text = yscalar(fields.get("protocol"))
                 protocol = PROTOCOL_NAMES.get((protocol_text or "any").lower())
                 if protocol not in ("TCP", "UDP", ANY):
                     raise Problem(f"unknown protocol {protocol_text!r} (expected TCP, UDP or ANY)")
                 if protocol_text is None:
                     defaulted.add(protocol)
-                span = _cilium_port(_yscalar(fields.get("port")), _yscalar(fields.get("endPort")))
+                span = _cilium_port(yscalar(fields.get("port")), yscalar(fields.get("endPort")))
             current = groups.setdefault(protocol, [])
             if span is None or current is None:
                 groups[protocol] = None

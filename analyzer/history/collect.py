@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from analyzer.options import Options
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+# Firewall and proxy logs (analyzer/sources) stored beside the captures: taken when their content is
+# a log egress reads, so that an allowlist or a README in the folder is not a failed capture.
+LOG_SUFFIXES = tuple(s + gz for s in (".log", ".json", ".jsonl", ".csv", ".txt") for gz in ("", ".gz"))
 _HASH_CHUNK = 1 << 20
 
 
@@ -79,15 +82,31 @@ def find_captures(sources: Sequence[str | os.PathLike[str]]) -> list[str]:
     for source in sources:
         p = Path(source)
         if p.is_dir():
-            inside = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(CAPTURE_SUFFIXES))
+            inside = sorted(str(f) for f in p.rglob("*") if f.is_file() and _wanted(f))
             if not inside:
-                raise InputError(f"{p}: no captures found (.pcap, .pcapng, .cap, or those gzip'd)")
+                raise InputError(f"{p}: no captures found (.pcap, .pcapng, .cap, or those gzip'd, or firewall logs)")
             found += inside
         elif p.exists():
             found.append(str(p))
         else:
             raise InputError(f"{p}: no such file or folder")
     return list(dict.fromkeys(os.path.abspath(f) for f in found))
+
+
+def _wanted(f: Path) -> bool:
+    name = f.name.lower()
+    if name.endswith(CAPTURE_SUFFIXES):
+        return True
+    if not name.endswith(LOG_SUFFIXES):
+        return False
+    from analyzer.sources import detect
+    from analyzer.sources.text import HEAD_BYTES
+
+    try:
+        with f.open("rb") as fh:
+            return detect(fh.read(HEAD_BYTES)) not in (None, "capture")
+    except OSError:
+        return False
 
 
 def history_names(paths: Sequence[str]) -> dict[str, str]:

@@ -33,7 +33,13 @@ EXPORT_FILES = {
     "aws-domain-list": ("application/json", "json"),
     "text": ("text/plain; charset=utf-8", "txt"),
 }
-DEFAULT_NAMES = {"pcap": "upload.pcap", "pcapng": "upload.pcapng", "gzip": "upload.pcap.gz"}
+DEFAULT_NAMES = {
+    "pcap": "upload.pcap",
+    "pcapng": "upload.pcapng",
+    "gzip": "upload.pcap.gz",
+    "log": "upload.log",
+    "log-gzip": "upload.log.gz",
+}
 # The HTML report keeps its own Content-Security-Policy (a <meta> in the page); the header adds that it
 # runs in an opaque origin of its own, shown only inside this service's page.
 REPORT_CSP = "sandbox allow-scripts allow-popups; frame-ancestors 'self'"

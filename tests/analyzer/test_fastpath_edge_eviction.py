@@ -6,10 +6,11 @@ starts a new flow in one and not the other."""
 
 from __future__ import annotations
 
+import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from tests.support.fastpath_cases import diff, pcap, tables
+from tests.support.fastpath_cases import VLANS, diff, fast_taken, pcap, tables
 
 S = 1_000_000
 T0 = 1_700_000_000 * S
@@ -19,7 +20,8 @@ def _p(src, dst, sport, dport, flags, seq=1, ack=1):
     return bytes(Ether() / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack))
 
 
-def test_closed_flow_eviction_matches() -> None:
+@pytest.mark.parametrize("vlan", VLANS)
+def test_closed_flow_eviction_matches(vlan: str) -> None:
     c, s = "10.0.0.5", "203.0.113.9"
     fr = []
     closed = [
@@ -41,7 +43,8 @@ def test_closed_flow_eviction_matches() -> None:
     n = 16384 - len(fr) + 5  # the whole capture just passes one EVICT_EVERY; the fast path's own count does not
     fr += [(T0 + 1000 + i * (60 * S // n), ack) for i in range(n)]
     fr.append((T0 + 61 * S, _p(c, s, 40000, 9000, "A", 102, 502)))
-    raw = pcap([(t, f, len(f)) for t, f in fr])
+    raw = pcap([(t, f, len(f)) for t, f in fr], vlan=vlan)
     fast, full = tables(raw, True), tables(raw, False)
     assert len(fast["flows"]) == len(full["flows"])  # fast 2, full 3
     assert diff(fast, full) == {}
+    assert fast_taken(raw) == fast_taken(pcap([(t, f, len(f)) for t, f in fr]))

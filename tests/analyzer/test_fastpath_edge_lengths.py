@@ -10,7 +10,8 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
 from fixtures.builders.packets import established
-from tests.support.fastpath_cases import diff, pcap, seq_pcap, tables
+from tests.support.fastpath_cases import VLANS, diff, fast_taken, pcap, seq_pcap, tables
+from tests.support.vlan import tag
 
 T0 = 1_700_000_000_000_000
 LAST = bytes(
@@ -34,11 +35,13 @@ TCP_CASES = {
 }
 
 
+@pytest.mark.parametrize("vlan", VLANS)
 @pytest.mark.parametrize("case", sorted(TCP_CASES))
-def test_tcp_packet_of_settled_flow(case: str) -> None:
+def test_tcp_packet_of_settled_flow(case: str, vlan: str) -> None:
     frames = [(f, len(f)) for f in established()] + [TCP_CASES[case]]
-    raw = pcap([(T0 + i * 1000, d, w) for i, (d, w) in enumerate(frames)])
+    raw = pcap([(T0 + i * 1000, d, w) for i, (d, w) in enumerate(frames)], vlan=vlan)
     assert diff(tables(raw, True), tables(raw, False)) == {}
+    assert fast_taken(raw) == fast_taken(pcap([(T0 + i * 1000, d, w) for i, (d, w) in enumerate(frames)]))
 
 
 def _u(data: bytes) -> bytes:
@@ -57,22 +60,35 @@ def _udp_len(frame: bytes, n: int) -> bytes:
     return bytes(f)
 
 
+@pytest.mark.parametrize("vlan", VLANS)
 @pytest.mark.parametrize("ulen", [12, 3])  # shorter than the IP packet says; below the UDP header
-def test_udp_length_field_is_ignored(ulen: int) -> None:
-    raw = seq_pcap([*UDP_BASE, _udp_len(_u(b"z" * 40), ulen)])
+def test_udp_length_field_is_ignored(ulen: int, vlan: str) -> None:
+    frames = [*UDP_BASE, _udp_len(_u(b"z" * 40), ulen)]
+    raw = seq_pcap(frames, vlan=vlan)
     assert diff(tables(raw, True), tables(raw, False)) == {}
+    assert fast_taken(raw) == fast_taken(seq_pcap(frames))
 
 
-def test_udp_snaplen_cut() -> None:
+@pytest.mark.parametrize("vlan", VLANS)
+def test_udp_snaplen_cut(vlan: str) -> None:
     big = _u(b"q" * 200)
-    raw = pcap([(T0 + i * 1000, f, len(f)) for i, f in enumerate(UDP_BASE)] + [(T0 + 5000, big[:70], len(big))])
+    frames = [(T0 + i * 1000, f, len(f)) for i, f in enumerate(UDP_BASE)] + [(T0 + 5000, big[:70], len(big))]
+    raw = pcap(frames, vlan=vlan)
     assert diff(tables(raw, True), tables(raw, False)) == {}
+    assert fast_taken(raw) == fast_taken(pcap(frames))
 
 
-def test_same_in_pcapng() -> None:
+@pytest.mark.parametrize("vlan", VLANS)
+def test_same_in_pcapng(vlan: str) -> None:
     from fixtures.builders.pcapng import epb, idb, shb
 
-    out = shb("<") + idb("<", 1)
-    for i, f in enumerate([*established(), _total(LAST, 0)]):
-        out += epb("<", 0, T0 + i * 1000, f, len(f))
+    def ng(variant: str) -> bytes:
+        frames = [tag(variant, 1, f) for f in [*established(), _total(LAST, 0)]]
+        out = shb("<") + idb("<", frames[0][0])
+        for i, (_, f) in enumerate(frames):
+            out += epb("<", 0, T0 + i * 1000, f, len(f))
+        return out
+
+    out = ng(vlan)
     assert diff(tables(out, True), tables(out, False)) == {}
+    assert fast_taken(out) == fast_taken(ng("untagged"))

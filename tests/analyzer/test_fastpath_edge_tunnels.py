@@ -10,7 +10,7 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from tests.support.fastpath_cases import diff, seq_pcap, tables
+from tests.support.fastpath_cases import VLANS, diff, fast_taken, seq_pcap, tables
 
 INNER = bytes(Ether() / IP(src="192.168.1.1", dst="192.168.1.2") / TCP(sport=1234, dport=80, flags="S"))
 TEREDO = bytes(IPv6(src="2001::1", dst="2001::2") / TCP(sport=1234, dport=443, flags="S"))
@@ -32,7 +32,9 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("vlan", VLANS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_tunnel_after_non_tunnel_datagram(case: str) -> None:
-    raw = seq_pcap(list(CASES[case]))
+def test_tunnel_after_non_tunnel_datagram(case: str, vlan: str) -> None:
+    raw = seq_pcap(list(CASES[case]), vlan=vlan)
     assert diff(tables(raw, True), tables(raw, False)) == {}
+    assert fast_taken(raw) == fast_taken(seq_pcap(list(CASES[case])))

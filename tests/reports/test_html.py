@@ -255,9 +255,10 @@ def test_csp_allows_exactly_the_page_own_style_and_script() -> None:
 
 def test_style_and_script_are_package_data_inlined_verbatim() -> None:
     # A wheel carries only the files pyproject.toml's package-data names: each one under reports/static must
-    # match one of its globs, or an installed (non-editable) egress could not render a page.
+    # match one of its globs, or an installed (non-editable) egress could not render a page (tests/test_packaging.py
+    # builds the wheel itself and checks the files are in it).
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    assert "reports.static" in setuptools["packages"]
+    assert "reports*" in setuptools["packages"]["find"]["include"]
     globs = setuptools["package-data"]["reports.static"]
     static = resources.files("reports") / "static"
     shipped = sorted(p.name for p in static.iterdir() if p.is_file())

@@ -1,0 +1,205 @@
+"""Azure Firewall's structured logs (resource-specific tables) and the legacy ``AzureDiagnostics``.
+
+Field names as Microsoft documents each table
+(https://learn.microsoft.com/en-us/azure/azure-monitor/reference/tables/azfwapplicationrule and the
+pages of ``azfwnetworkrule``, ``azfwdnsquery``, ``azfwnatrule``, ``azfwthreatintel``,
+``azfwidpssignature``): ``TimeGenerated, SourceIp, SourcePort, Fqdn, TargetUrl, Protocol,
+DestinationIp, DestinationPort, Action, ActionReason, Policy, RuleCollectionGroup, RuleCollection,
+Rule, WebCategory, IsTlsInspected, IsExplicitProxyRequest``; DNS ``QueryName, QueryType,
+ResponseCode, ErrorMessage``; threat intelligence ``ThreatDescription``; IDPS ``SignatureId,
+Description, Category, Severity``.
+
+A record arrives in one of three shapes, all read here: a Log Analytics export row (the columns
+above, ``Type`` naming the table; a portal CSV says ``TimeGenerated [UTC]``), a diagnostic setting's
+record (``{"category", "time", "resourceId", "properties": {...}}``, the properties named as the
+columns), or the legacy ``AzureDiagnostics`` (``Category`` ``AzureFirewallApplicationRule`` and a
+``msg_s`` sentence, or ``properties.msg`` in a diagnostic setting's record).  Keys are matched
+without regard to case: exports and settings have differed there.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from analyzer.sources import azure_msg
+from analyzer.sources.jsonstream import records as json_records
+from analyzer.sources.records import (
+    DENIED,
+    OK,
+    Tally,
+    dns_lookup,
+    is_address,
+    iso_ns,
+    name_of,
+    observation,
+    port_of,
+    protocol_of,
+)
+from analyzer.sources.text import LogText
+
+KIND = "azure-firewall"
+TABLES = (
+    "AZFWApplicationRule",
+    "AZFWNetworkRule",
+    "AZFWDnsQuery",
+    "AZFWNatRule",
+    "AZFWThreatIntel",
+    "AZFWIdpsSignature",
+)
+_BY_LOWER = {t.lower(): t for t in TABLES}
+_LEGACY = {
+    "azurefirewallapplicationrule": "AzureFirewallApplicationRule",
+    "azurefirewallnetworkrule": "AzureFirewallNetworkRule",
+    "azurefirewalldnsproxy": "AzureFirewallDnsProxy",
+}
+_DENY = {"deny", "drop", "block", "blocked"}
+# Csv fields can be long (a msg_s, a TargetUrl); the default limit (128 KiB) is enough for one.
+csv.field_size_limit(1 << 20)
+
+
+def read_json(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
+    for line, record in json_records(text, tally):
+        row = from_record(record, tally)
+        if row is None:
+            tally.bad(line, "not an Azure Firewall record")
+            continue
+        yield row
+
+
+def read_csv(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
+    """A Log Analytics CSV export (structured tables or ``AzureDiagnostics``)."""
+    lines = (line for _, line in text.lines())
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        return
+    names = [h.strip().removesuffix(" [UTC]") for h in header]
+    for values in reader:
+        line = reader.line_num
+        if len(values) != len(names):
+            if text.truncated:
+                tally.truncated = True
+                return
+            tally.bad(line, f"{len(values)} fields where the header has {len(names)}")
+            continue
+        row = from_record(dict(zip(names, values, strict=True)), tally)
+        if row is None:
+            tally.bad(line, "not an Azure Firewall record")
+            continue
+        yield row
+
+
+def from_record(record: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
+    """The observation one record describes, None when it is no Azure Firewall record."""
+    props = record.get("properties")
+    fields = {str(k).lower(): v for k, v in record.items()}
+    if isinstance(props, dict):
+        fields.update({str(k).lower(): v for k, v in props.items()})
+    category = str(fields.get("type") or fields.get("category") or "").strip()
+    ts = iso_ns(fields.get("timegenerated") or fields.get("time"))
+    msg = fields.get("msg_s") or fields.get("msg")
+    if isinstance(msg, str) and msg:
+        tally.tables.add(_LEGACY.get(category.lower(), "AzureDiagnostics"))
+        row = azure_msg.parse(msg, ts)
+        if row is not None:
+            tally.seen(ts)
+        return row
+    table = _BY_LOWER.get(category.lower()) or _table_by_fields(fields)
+    if table is None:
+        return None
+    tally.tables.add(table)
+    tally.seen(ts)
+    return _structured(table, fields, ts)
+
+
+def _table_by_fields(f: dict[str, Any]) -> str | None:
+    """An export without its ``Type`` column: the table its columns give away."""
+    if "queryname" in f:
+        return "AZFWDnsQuery"
+    if "signatureid" in f:
+        return "AZFWIdpsSignature"
+    if "threatdescription" in f:
+        return "AZFWThreatIntel"
+    if "translatedip" in f or "translatedport" in f:
+        return "AZFWNatRule"
+    if "fqdn" in f and "action" in f:
+        return "AZFWApplicationRule"
+    if "destinationip" in f and "action" in f:
+        return "AZFWNetworkRule"
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _structured(table: str, f: dict[str, Any], ts: int | None) -> dict[str, Any] | None:
+    client = _text(f.get("sourceip"))
+    client_port = port_of(f.get("sourceport"))
+    if table == "AZFWDnsQuery":
+        qname = _text(f.get("queryname"))
+        if qname is None:
+            return None
+        rcode = _text(f.get("responsecode")) or ("SERVFAIL" if _text(f.get("errormessage")) else None)
+        return dns_lookup(kind=KIND, ts=ts, qname=qname, qtype=_text(f.get("querytype")), rcode=rcode)
+    action = (_text(f.get("action")) or "").lower()
+    port = port_of(f.get("destinationport"))
+    word = _text(f.get("protocol"))
+    fqdn = name_of(f.get("fqdn"))
+    address = _text(f.get("destinationip"))
+    reason = _text(f.get("actionreason"))
+    rule = _text(f.get("rule"))
+    if table == "AZFWThreatIntel":
+        reason = _text(f.get("threatdescription")) or reason
+        rule = "ThreatIntel"
+    elif table == "AZFWIdpsSignature":
+        reason = _text(f.get("description")) or reason
+        rule = f"IDPS {_text(f.get('signatureid')) or '?'}"
+    elif table == "AZFWNatRule":
+        rule = rule or "DNAT"
+    elif table == "AZFWApplicationRule" and not rule and _text(f.get("webcategory")):
+        rule = f"Web Category: {_text(f.get('webcategory'))}"
+    if fqdn is None and address is None and not reason:
+        return None
+    protocol = protocol_of(word, port)
+    if port is None:
+        port = 443 if protocol == "TLS" else 80 if protocol == "HTTP" else 0
+    if fqdn is None:
+        host = _text(f.get("fqdn"))
+        address = address or (host if is_address(host) else None)
+    source = "none" if fqdn is None else "sni" if protocol == "TLS" else "host"
+    if str(f.get("isexplicitproxyrequest", "")).lower() == "true":
+        source = "connect" if fqdn else source
+    return observation(
+        kind=KIND,
+        ts=ts,
+        protocol=protocol,
+        port=port,
+        fqdn=fqdn,
+        address=None if fqdn else address,
+        verdict=DENIED if action in _DENY else OK,
+        source=source,
+        client=client,
+        client_port=client_port,
+        reason=reason,
+        rule=rule,
+    )
+
+
+def read_msg_lines(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
+    """Bare ``msg_s`` sentences, one per line (copied out of the portal or a query result)."""
+    tally.tables.add("AzureDiagnostics")
+    for line, msg in text.lines():
+        row = azure_msg.parse(msg, None)
+        if row is None:
+            if text.truncated:
+                tally.truncated = True
+                return
+            tally.bad(line, "not an Azure Firewall log sentence")
+            continue
+        yield row
