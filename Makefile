@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
 
-.PHONY: setup system-deps bench-deps test lint typecheck unit demo replay golden fixtures bench clean
+.PHONY: setup system-deps bench-deps test lint typecheck unit demo replay golden fixtures bench bench-capture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-deps: setup
 # (needs ~3 GB of disk and about 20 minutes; BENCH_SCALE=0.05 runs every step on small captures).
 bench: setup system-deps bench-deps
 	$(PY) bench/run.py
+
+# Live capture (root): the highest loopback packet rate `egress capture` takes with zero kernel drops.
+bench-capture: setup
+	$(PY) bench/capture_rate.py
 
 fixtures: setup
 	$(PY) fixtures/build_fixtures.py

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from analyzer.portpolicy.model import PortPolicy
     from analyzer.portpolicy.report import PortPolicyReport
     from analyzer.portpolicy.roles import Roles
+    from analyzer.sources.live import LiveCapture
 
 __all__ = [
     "Allowlist",
@@ -57,10 +58,12 @@ __all__ = [
     "analyze",
     "analyze_many",
     "analyze_together",
+    "capture",
     "check_ports",
     "detect_source",
     "diagnose",
     "drift",
+    "finish_capture",
     "lint",
     "nightly",
     "read_allowlist",
@@ -260,6 +263,29 @@ def _read_one(
     finally:
         if stream is not None and stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):
             stream.close()
+
+
+def capture(
+    interface: str = "any",
+    *,
+    bpf: str | None = None,
+    write: str | os.PathLike[str] | None = None,
+    rotate: int | None = None,
+) -> LiveCapture:
+    """Start capturing on ``interface`` (Linux, root or CAP_NET_RAW; ``any`` is every interface, SLL2).
+
+    ``bpf`` is a capture filter run in the kernel, ``write`` a pcap written as packets arrive
+    (``rotate``: segments of at most that many bytes).  Run it with ``live.run(stop, tick)``, then
+    :func:`finish_capture`.  No permission, an unknown interface or a bad filter raise :class:`InputError`.
+    """
+    from analyzer.sources.live import LiveCapture
+
+    return LiveCapture(interface, bpf=bpf, write=write, rotate=rotate)
+
+
+def finish_capture(live: LiveCapture, *, allowlist: Allowlist | None = None, options: Options | None = None) -> Report:
+    """Stop a live capture (its last pcap segment closed) and return its reviewed report."""
+    return reviewed(live.report(), allowlist, options or Options())
 
 
 def reviewed(report: Report, allowlist: Allowlist | None, options: Options) -> Report:

@@ -31,6 +31,7 @@ from analyzer.spill import SPILL_ROWS, RowSink, SpillDir
 from analyzer.summary import Summarizer
 from analyzer.verdicts import verdict
 from parsers.capture import CHUNK, CaptureReader
+from parsers.capture import CaptureInfo as ReaderInfo
 from parsers.link import LINK_NAMES
 
 
@@ -41,6 +42,8 @@ class FlowRows:
     list connections in start order whatever order they finished in."""
 
     def __init__(self, spill_dir: SpillDir, spill_rows: int = SPILL_ROWS) -> None:
+        self.spill_dir = spill_dir
+        self.spill_rows = spill_rows
         self.flows = RowSink("flows", spill_dir, spill_rows)
         self.http = RowSink("http", spill_dir, spill_rows)
         self.observations = RowSink("observations", spill_dir, spill_rows)
@@ -238,28 +241,34 @@ def analyze_stream(
             if i % 20000 == 0:
                 progress(reader.file_bytes_read, size, i)
         progress(reader.file_bytes_read, size, engine.stats.packets)
+    return build_report(engine, rows, reader.info, name)
+
+
+def build_report(engine: Engine, rows: FlowRows, info: ReaderInfo, name: str) -> Report:
+    """The report of an engine fed to the end whose finished flows went to ``rows``: a file's
+    (``info`` is its reader's) or a live capture's."""
     engine.close()
     st = engine.stats
-    link_types = sorted(reader.info.link_types | st.link_types)
+    link_types = sorted(info.link_types | st.link_types)
     capture = CaptureInfo(
         path=name,
-        format=reader.info.format,
-        compressed=reader.info.compressed,
-        nanosecond=reader.info.nanosecond,
+        format=info.format,
+        compressed=info.compressed,
+        nanosecond=info.nanosecond,
         link_types=tuple(link_types),
         link_type_names=tuple(LINK_NAMES.get(lt, f"linktype-{lt}") for lt in link_types),
         packets=st.packets,
         bytes=st.bytes,
         first_ts=st.first_ns,
         last_ts=st.last_ns,
-        truncated=reader.info.truncated,
+        truncated=info.truncated,
         parse_errors=st.parse_errors,
         non_ip_packets=st.non_ip,
         undecoded_link_type_packets=st.skipped_linktype,
         flows=engine.finished,
         fragments_dropped=engine.fragments.dropped,
     )
-    warnings = [*reader.info.warnings, *engine.warnings, *engine.shed_warnings(), *rows.summary.warnings()]
+    warnings = [*info.warnings, *engine.warnings, *engine.shed_warnings(), *rows.summary.warnings()]
     if st.parse_errors > len(engine.errors):
         warnings.append(f"{st.parse_errors} parse errors; the table keeps the first {len(engine.errors)}")
     return Report(
@@ -268,12 +277,12 @@ def analyze_stream(
         summary=rows.summary.table(),
         flows=Table("flows", rows.flows.finish()),
         http=Table("http", rows.http.finish()),
-        dns=_dns_rows(engine, RowSink("dns", spill_dir, spill_rows)),
+        dns=_dns_rows(engine, RowSink("dns", rows.spill_dir, rows.spill_rows)),
         parse_errors=Table("parse_errors", [vars_of(e) for e in engine.errors]),
         observations=Table("observations", rows.observations.finish()),
         excess=Table("excess", []),
         lint=Table("lint", []),
-        spill=spill_dir,
+        spill=rows.spill_dir,
     )
 
 

@@ -641,6 +641,10 @@ from frontends.nightly import drift_command, nightly_command  # noqa: E402  (the
 app.command("nightly")(nightly_command)
 app.command("drift")(drift_command)
 
+from frontends.capture import capture_command  # noqa: E402
+
+app.command("capture")(capture_command)
+
 
 def main() -> None:
     try:
