@@ -101,6 +101,11 @@ def run_night(
                 first_path.setdefault(sha, path)
         todo = [*first_path.values(), *unreadable]
         results = dict(zip(todo, analyse(todo), strict=True))
+        if paths and not stored.keys() & set(shas) and all(results[p].error is not None for p in todo):
+            # A night with no readable capture is not a night in which every name went away: stored,
+            # it would enter later baselines and turn every name into 'gone' and then 'flapping'.
+            first = results[todo[0]].error
+            raise HistoryError(f"{root}: no capture of night {night} could be read; history unchanged ({first})")
         run = store.new_run_id()
         writer = store.RunWriter(root, profile, night, run)
         captures = _captures_rows(paths, shas, results, first_path, stored, settings)

@@ -151,6 +151,24 @@ def test_a_corrupt_capture_is_exit_two_after_the_others_are_stored(tmp_path: Pat
     ]
 
 
+def test_a_night_with_no_readable_capture_is_not_stored(tmp_path: Path) -> None:
+    # Stored, a night that saw nothing would enter the next baselines: every name 'gone', then 'flapping'.
+    history = nights.two_nights(tmp_path)
+    manifest = (history / "manifest.json").read_bytes()
+    folder = tmp_path / "night3" / "host-a"
+    folder.mkdir(parents=True)
+    (folder / "out.pcap").write_bytes(b"garbage, not a capture")
+    (folder / "other.pcap").write_bytes(b"")
+    proc = egress("nightly", str(folder.parent), "--history", str(history), "--night", nights.NIGHT3)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert f"no capture of night {nights.NIGHT3} could be read; history unchanged" in proc.stderr
+    assert (history / "manifest.json").read_bytes() == manifest
+    assert not list(history.glob(f"profile=*/night={nights.NIGHT3}"))
+    drift = egress("drift", "--history", str(history), "--format", "json")
+    assert drift.returncode == 0 and json.loads(drift.stdout)["night"] == nights.NIGHT2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
