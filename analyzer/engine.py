@@ -303,21 +303,63 @@ class Engine:
         else:
             self.done.append(flow)
 
+    def tcp4(
+        self,
+        index: int,
+        ts: int,
+        wirelen: int,
+        linktype: int,
+        group: bool,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+    ) -> None:
+        """:meth:`ipv4_packet` for an untunnelled IPv4 TCP segment whose IP and TCP headers the
+        fast path has read and checked (plain, unfragmented IPv4; a TCP header the decoder takes):
+        the handshake and teardown packets of short connections, with no packet or segment records."""
+        self._account(index, ts, wirelen, linktype)
+        self._link_group = group
+        try:
+            self._tcp(4, src, dst, sport, dport, seq, flags, payload, 0)
+        except ParseError as exc:
+            self.error(exc)
+        except _DECODER_BUGS as exc:
+            self._internal_error(exc)
+        if index % EVICT_EVERY == 0:
+            self.evict(ts)
+
     def tcp(self, pkt: IPPacket, depth: int = 0) -> None:
         seg = decode_tcp(pkt.payload)
-        flags = seg.flags
-        hit = self.flows.get((PROTO_TCP, pkt.src, seg.sport, pkt.dst, seg.dport))
+        self._tcp(pkt.version, pkt.src, pkt.dst, seg.sport, seg.dport, seg.seq, seg.flags, seg.payload, depth)
+
+    def _tcp(
+        self,
+        version: int,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        depth: int,
+    ) -> None:
+        hit = self.flows.get((PROTO_TCP, src, sport, dst, dport))
         if hit is not None:
             flow, from_client = hit
             if (
                 from_client
                 and flags & TCP_SYN
                 and not flags & TCP_ACK
-                and seg.seq != flow.syn_isn  # None when the connection was joined mid-stream
+                and seq != flow.syn_isn  # None when the connection was joined mid-stream
                 and (flow.rst_from is not None or (flow.c_fin and flow.s_fin) or flow.synack)
             ):
                 # The client reused the port for a new connection (new ISN after the old one ended).
-                self._finish(flow, pkt.src, pkt.dst)
+                self._finish(flow, src, dst)
                 hit = None
         if hit is None:
             if flags & TCP_SYN and not flags & TCP_ACK:
@@ -326,18 +368,18 @@ class Engine:
                 client = False  # a SYN-ACK: its receiver is the client
             else:
                 # Joined mid-connection: the lower port is the service.
-                client = seg.dport < seg.sport or (seg.dport == seg.sport and pkt.src > pkt.dst)
-                if flags & TCP_RST and not seg.payload:
-                    client = seg.dport <= seg.sport
+                client = dport < sport or (dport == sport and src > dst)
+                if flags & TCP_RST and not payload:
+                    client = dport <= sport
             if client:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport, depth)
-                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                flow = self._create(PROTO_TCP, version, src, sport, dst, dport, depth)
+                flow.link_group = self._link_group and depth == 0 and version == 4
             else:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
+                flow = self._create(PROTO_TCP, version, dst, dport, src, sport, depth)
             from_client = client
-        flow.tcp_packet(from_client, seg.seq, flags, seg.payload, self._wirelen, self._ts, self.error, self.dns_message)
+        flow.tcp_packet(from_client, seq, flags, payload, self._wirelen, self._ts, self.error, self.dns_message)
         if flags & (TCP_RST | TCP_FIN) and (flow.rst_from is not None or (flow.c_fin and flow.s_fin)):
-            c, s = (pkt.src, pkt.dst) if from_client else (pkt.dst, pkt.src)
+            c, s = (src, dst) if from_client else (dst, src)
             self._closed[flow.uid] = (flow, c, s)
 
     def udp(self, pkt: IPPacket, depth: int) -> None:
