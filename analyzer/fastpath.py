@@ -233,6 +233,14 @@ def _hand_over_ipv4(
                     index, ts, wirelen, linktype, group, key[:4], key[4:8], sport, dport, seq, buf[ip + 33], payload
                 )
                 return
+        elif proto == 17 and total >= 28:
+            # UDP whose length field the decoder takes as it is (a DNS query or answer, mostly).
+            sport, dport, ulen = _UDP_HEAD.unpack_from(buf, ip + 20)
+            if 8 <= ulen <= total - 20:
+                group = link_group(linktype, buf, d)
+                payload = buf[ip + 28 : ip + 20 + ulen]
+                engine.udp4(index, ts, wirelen, linktype, group, key[:4], key[4:8], sport, dport, payload)
+                return
         ident = (buf[ip + 4] << 8) | buf[ip + 5]
         pkt = IPPacket(4, key[:4], key[4:8], proto, buf[ip + 20 : ip + total], ident, 0, False, False, buf[ip + 8])
         engine.ipv4_packet(index, ts, wirelen, linktype, pkt, link_group(linktype, buf, d))
@@ -242,6 +250,7 @@ def _hand_over_ipv4(
 
 _NOT_COUNTED: tuple[None, int] = (None, 0)
 _TCP_PORTS_SEQ = struct.Struct("!HHI")  # source port, destination port, sequence number
+_UDP_HEAD = struct.Struct("!HHH")  # source port, destination port, length
 
 
 class _Tags:
