@@ -108,7 +108,7 @@ def run_pcap(
     tags = _Tags(bo, kind, typeoff, ipoff, engine)
     tpids, tagged = tags.tpids, tags.lookup
     mul = 1 if reader.info.nanosecond else 1000
-    settled_tcp = engine.settled_tcp
+    settled_tcp, settled_udp = engine.settled_tcp, engine.settled_udp
     stats = engine.stats
     frame = engine.frame
     index = first.index if first is not None else 0
@@ -150,6 +150,8 @@ def run_pcap(
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
                                     count = None  # state changes, or a header the decoder refuses
+                        elif proto == 17 and settled_udp(key) is None:
+                            pass  # no known conversation (DNS never has one): nothing to test byte by byte
                         elif proto == 6 or proto == 17:
                             count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
                 elif etype in tpids:
@@ -455,7 +457,7 @@ def run_pcapng(
     if first is not None:
         engine.frame(first)
     section = reader.pcapng_section
-    settled_tcp = engine.settled_tcp
+    settled_tcp, settled_udp = engine.settled_tcp, engine.settled_udp
     stats = engine.stats
     frame = engine.frame
     index = section.packets
@@ -556,6 +558,8 @@ def run_pcapng(
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
                                     count = None
+                        elif proto == 17 and settled_udp(key) is None:
+                            pass  # as in run_pcap
                         elif proto == 6 or proto == 17:
                             count, payload = _slow_lookup(
                                 buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine
