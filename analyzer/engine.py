@@ -303,21 +303,63 @@ class Engine:
         else:
             self.done.append(flow)
 
+    def tcp4(
+        self,
+        index: int,
+        ts: int,
+        wirelen: int,
+        linktype: int,
+        group: bool,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+    ) -> None:
+        """:meth:`ipv4_packet` for an untunnelled IPv4 TCP segment whose IP and TCP headers the
+        fast path has read and checked (plain, unfragmented IPv4; a TCP header the decoder takes):
+        the handshake and teardown packets of short connections, with no packet or segment records."""
+        self._account(index, ts, wirelen, linktype)
+        self._link_group = group
+        try:
+            self._tcp(4, src, dst, sport, dport, seq, flags, payload, 0)
+        except ParseError as exc:
+            self.error(exc)
+        except _DECODER_BUGS as exc:
+            self._internal_error(exc)
+        if index % EVICT_EVERY == 0:
+            self.evict(ts)
+
     def tcp(self, pkt: IPPacket, depth: int = 0) -> None:
         seg = decode_tcp(pkt.payload)
-        flags = seg.flags
-        hit = self.flows.get((PROTO_TCP, pkt.src, seg.sport, pkt.dst, seg.dport))
+        self._tcp(pkt.version, pkt.src, pkt.dst, seg.sport, seg.dport, seg.seq, seg.flags, seg.payload, depth)
+
+    def _tcp(
+        self,
+        version: int,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        depth: int,
+    ) -> None:
+        hit = self.flows.get((PROTO_TCP, src, sport, dst, dport))
         if hit is not None:
             flow, from_client = hit
             if (
                 from_client
                 and flags & TCP_SYN
                 and not flags & TCP_ACK
-                and seg.seq != flow.syn_isn  # None when the connection was joined mid-stream
+                and seq != flow.syn_isn  # None when the connection was joined mid-stream
                 and (flow.rst_from is not None or (flow.c_fin and flow.s_fin) or flow.synack)
             ):
                 # The client reused the port for a new connection (new ISN after the old one ended).
-                self._finish(flow, pkt.src, pkt.dst)
+                self._finish(flow, src, dst)
                 hit = None
         if hit is None:
             if flags & TCP_SYN and not flags & TCP_ACK:
@@ -326,96 +368,125 @@ class Engine:
                 client = False  # a SYN-ACK: its receiver is the client
             else:
                 # Joined mid-connection: the lower port is the service.
-                client = seg.dport < seg.sport or (seg.dport == seg.sport and pkt.src > pkt.dst)
-                if flags & TCP_RST and not seg.payload:
-                    client = seg.dport <= seg.sport
+                client = dport < sport or (dport == sport and src > dst)
+                if flags & TCP_RST and not payload:
+                    client = dport <= sport
             if client:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.src, seg.sport, pkt.dst, seg.dport, depth)
-                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                flow = self._create(PROTO_TCP, version, src, sport, dst, dport, depth)
+                flow.link_group = self._link_group and depth == 0 and version == 4
             else:
-                flow = self._create(PROTO_TCP, pkt.version, pkt.dst, seg.dport, pkt.src, seg.sport, depth)
+                flow = self._create(PROTO_TCP, version, dst, dport, src, sport, depth)
             from_client = client
-        flow.tcp_packet(from_client, seg.seq, flags, seg.payload, self._wirelen, self._ts, self.error, self.dns_message)
+        flow.tcp_packet(from_client, seq, flags, payload, self._wirelen, self._ts, self.error, self.dns_message)
         if flags & (TCP_RST | TCP_FIN) and (flow.rst_from is not None or (flow.c_fin and flow.s_fin)):
-            c, s = (pkt.src, pkt.dst) if from_client else (pkt.dst, pkt.src)
+            c, s = (src, dst) if from_client else (dst, src)
             self._closed[flow.uid] = (flow, c, s)
+
+    def udp4(
+        self,
+        index: int,
+        ts: int,
+        wirelen: int,
+        linktype: int,
+        group: bool,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        payload: bytes,
+    ) -> None:
+        """:meth:`tcp4` for UDP: an untunnelled IPv4 datagram whose headers the fast path has read
+        and checked (a UDP length the decoder takes as it is), with no packet or datagram records."""
+        self._account(index, ts, wirelen, linktype)
+        self._link_group = group
+        try:
+            self._udp(4, src, dst, sport, dport, payload, 0)
+        except ParseError as exc:
+            self.error(exc)
+        except _DECODER_BUGS as exc:
+            self._internal_error(exc)
+        if index % EVICT_EVERY == 0:
+            self.evict(ts)
 
     def udp(self, pkt: IPPacket, depth: int) -> None:
         dgram = decode_udp(pkt.payload)
+        self._udp(pkt.version, pkt.src, pkt.dst, dgram.sport, dgram.dport, dgram.payload, depth)
+
+    def _udp(self, version: int, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, depth: int) -> None:
         if depth < MAX_TUNNEL_DEPTH:
-            if dgram.dport in VXLAN_PORTS and len(dgram.payload) >= 8 and dgram.payload[0] & 0x08:
-                inner = decode_vxlan(dgram.payload)
+            if dport in VXLAN_PORTS and len(payload) >= 8 and payload[0] & 0x08:
+                inner = decode_vxlan(payload)
                 ethertype, off = decode_ethernet(inner)
                 self.network(ethertype, inner, off, depth + 1)
                 return
-            if dgram.dport == GENEVE_PORT:
-                ethertype, off, inner = decode_geneve(dgram.payload)
+            if dport == GENEVE_PORT:
+                ethertype, off, inner = decode_geneve(payload)
                 self.network(ethertype, inner, off, depth + 1)
                 return
-            if dgram.dport == GRE_UDP_PORT:
-                ethertype, off, inner = decode_gre(dgram.payload)
+            if dport == GRE_UDP_PORT:
+                ethertype, off, inner = decode_gre(payload)
                 self.network(ethertype, inner, off, depth + 1)
                 return
-            if GTPU_PORT in (dgram.sport, dgram.dport) and dgram.payload[:1] and dgram.payload[0] >> 5 == 1:
-                payload = dgram.payload
-                if len(payload) > 1 and payload[1] == 0xFF:
-                    off = decode_gtpu(payload)
-                    if off < len(payload):
-                        version = payload[off] >> 4
-                        self.network(ETH_IPV4 if version == 4 else ETH_IPV6, payload, off, depth + 1)
-                    return
-            if L2TP_PORT in (dgram.sport, dgram.dport):
-                l2tp = decode_l2tp(dgram.payload)
+            if GTPU_PORT in (sport, dport) and payload[:1] and payload[0] >> 5 == 1 and payload[1:2] == b"\xff":
+                off = decode_gtpu(payload)
+                if off < len(payload):
+                    inner_version = payload[off] >> 4
+                    self.network(ETH_IPV4 if inner_version == 4 else ETH_IPV6, payload, off, depth + 1)
+                return
+            if L2TP_PORT in (sport, dport):
+                l2tp = decode_l2tp(payload)
                 if l2tp is not None:
-                    self.network(l2tp[0], dgram.payload, l2tp[1], depth + 1)
+                    self.network(l2tp[0], payload, l2tp[1], depth + 1)
                 return
-            teredo = teredo_offset(dgram.payload) if len(dgram.payload) >= 40 else None
+            teredo = teredo_offset(payload) if len(payload) >= 40 else None
             if teredo is not None:
-                self.ip(decode_ipv6(dgram.payload, teredo), depth + 1)
+                self.ip(decode_ipv6(payload, teredo), depth + 1)
                 return
-        if dgram.sport in DNS_PORTS or dgram.dport in DNS_PORTS:
-            self._dns_udp(pkt, dgram.sport, dgram.dport, dgram.payload, depth)
+        if sport in DNS_PORTS or dport in DNS_PORTS:
+            self._dns_udp(version, src, dst, sport, dport, payload, depth)
             return
-        hit = self.flows.get((PROTO_UDP, pkt.src, dgram.sport, pkt.dst, dgram.dport))
+        hit = self.flows.get((PROTO_UDP, src, sport, dst, dport))
         if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
-            self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
+            self._finish(hit[0], *(self._ends(hit[0], src, dst, hit[1])))
             hit = None
         if hit is None:
-            if dgram.sport < WELL_KNOWN_PORTS and dgram.dport >= EPHEMERAL_PORTS:
+            if sport < WELL_KNOWN_PORTS and dport >= EPHEMERAL_PORTS:
                 # A well-known port answering an ephemeral one: a reply whose request the capture
                 # missed (a DNS or NTP answer).  The client is the side with the ephemeral port.
-                flow = self._create(PROTO_UDP, pkt.version, pkt.dst, dgram.dport, pkt.src, dgram.sport, depth)
+                flow = self._create(PROTO_UDP, version, dst, dport, src, sport, depth)
                 flow.server_first = True
                 from_client = False
             else:
-                flow = self._create(PROTO_UDP, pkt.version, pkt.src, dgram.sport, pkt.dst, dgram.dport, depth)
+                flow = self._create(PROTO_UDP, version, src, sport, dst, dport, depth)
                 # Decided by the packet that creates the flow, which the full decoder always sees: the
                 # fast path may count later ones, so they must not change it.  A tunnelled packet's
                 # link header is the outer one, not its own.  IPv4 only: IPv6 has no broadcast and its
                 # multicast is known by address, while a group MAC in front of a unicast IPv6 address
                 # is an anonymised capture (33:33:... everywhere), not a broadcast.
-                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                flow.link_group = self._link_group and depth == 0 and version == 4
                 from_client = True
         else:
             flow, from_client = hit
-        flow.udp_packet(from_client, dgram.payload, self._wirelen, self._ts, self.error, self.dns_message)
+        flow.udp_packet(from_client, payload, self._wirelen, self._ts, self.error, self.dns_message)
 
-    def _dns_udp(self, pkt: IPPacket, sport: int, dport: int, payload: bytes, depth: int) -> None:
+    def _dns_udp(
+        self, version: int, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, depth: int
+    ) -> None:
         """A datagram on a DNS port: the light path (a DnsFlow), with the sides, the idle split and
         the link-layer group decided exactly as :meth:`udp` decides them for any UDP flow."""
         flows = self.dns_flows
-        hit = flows.get((PROTO_UDP, pkt.src, sport, pkt.dst, dport))
+        hit = flows.get((PROTO_UDP, src, sport, dst, dport))
         if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
-            self._finish(hit[0], *(self._ends(hit[0], pkt.src, pkt.dst, hit[1])))
+            self._finish(hit[0], *(self._ends(hit[0], src, dst, hit[1])))
             hit = None
         if hit is None:
             if sport < WELL_KNOWN_PORTS and dport >= EPHEMERAL_PORTS:
-                flow = self._create_dns(pkt.version, pkt.dst, dport, pkt.src, sport)
+                flow = self._create_dns(version, dst, dport, src, sport)
                 flow.server_first = True
                 from_client = False
             else:
-                flow = self._create_dns(pkt.version, pkt.src, sport, pkt.dst, dport)
-                flow.link_group = self._link_group and depth == 0 and pkt.version == 4
+                flow = self._create_dns(version, src, sport, dst, dport)
+                flow.link_group = self._link_group and depth == 0 and version == 4
                 from_client = True
         else:
             flow, from_client = hit

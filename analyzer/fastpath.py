@@ -108,7 +108,7 @@ def run_pcap(
     tags = _Tags(bo, kind, typeoff, ipoff, engine)
     tpids, tagged = tags.tpids, tags.lookup
     mul = 1 if reader.info.nanosecond else 1000
-    settled_tcp = engine.settled_tcp
+    settled_tcp, settled_udp = engine.settled_tcp, engine.settled_udp
     stats = engine.stats
     frame = engine.frame
     index = first.index if first is not None else 0
@@ -150,6 +150,8 @@ def run_pcap(
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
                                     count = None  # state changes, or a header the decoder refuses
+                        elif proto == 17 and settled_udp(key) is None:
+                            pass  # no known conversation (DNS never has one): nothing to test byte by byte
                         elif proto == 6 or proto == 17:
                             count, payload = _slow_lookup(buf, d, end, caplen, kind, typeoff, ipoff, min_caplen, engine)
                 elif etype in tpids:
@@ -222,6 +224,25 @@ def _hand_over_ipv4(
     total = (len_hi << 8) | len_lo
     if 20 <= total <= caplen - ipoff:
         ip = d + ipoff
+        if proto == 6 and total >= 40:
+            # TCP with a header the decoder takes: the engine's TCP step straight from the bytes.
+            hlen = (buf[ip + 32] >> 4) << 2
+            if 20 <= hlen <= total - 20:
+                sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(buf, ip + 20)
+                group = link_group(linktype, buf, d)
+                payload = buf[ip + 20 + hlen : ip + total]
+                engine.tcp4(
+                    index, ts, wirelen, linktype, group, key[:4], key[4:8], sport, dport, seq, buf[ip + 33], payload
+                )
+                return
+        elif proto == 17 and total >= 28:
+            # UDP whose length field the decoder takes as it is (a DNS query or answer, mostly).
+            sport, dport, ulen = _UDP_HEAD.unpack_from(buf, ip + 20)
+            if 8 <= ulen <= total - 20:
+                group = link_group(linktype, buf, d)
+                payload = buf[ip + 28 : ip + 20 + ulen]
+                engine.udp4(index, ts, wirelen, linktype, group, key[:4], key[4:8], sport, dport, payload)
+                return
         ident = (buf[ip + 4] << 8) | buf[ip + 5]
         pkt = IPPacket(4, key[:4], key[4:8], proto, buf[ip + 20 : ip + total], ident, 0, False, False, buf[ip + 8])
         engine.ipv4_packet(index, ts, wirelen, linktype, pkt, link_group(linktype, buf, d))
@@ -230,6 +251,8 @@ def _hand_over_ipv4(
 
 
 _NOT_COUNTED: tuple[None, int] = (None, 0)
+_TCP_PORTS_SEQ = struct.Struct("!HHI")  # source port, destination port, sequence number
+_UDP_HEAD = struct.Struct("!HHH")  # source port, destination port, length
 
 
 class _Tags:
@@ -434,7 +457,7 @@ def run_pcapng(
     if first is not None:
         engine.frame(first)
     section = reader.pcapng_section
-    settled_tcp = engine.settled_tcp
+    settled_tcp, settled_udp = engine.settled_tcp, engine.settled_udp
     stats = engine.stats
     frame = engine.frame
     index = section.packets
@@ -535,6 +558,8 @@ def run_pcapng(
                                 payload = total - 20 - hlen
                                 if tcp_flags & _TCP_NO_FAST_FLAGS or hlen < 20 or payload < 0:
                                     count = None
+                        elif proto == 17 and settled_udp(key) is None:
+                            pass  # as in run_pcap
                         elif proto == 6 or proto == 17:
                             count, payload = _slow_lookup(
                                 buf, d, end, caplen, kind, typeoff, ipoff_i, ipoff_i + 20, engine

@@ -107,6 +107,7 @@ class DnsMessage:
 
 
 _PLAIN_LABEL = re.compile(rb"[\x21-\x2d\x2f-\x5b\x5d-\x7e]*")
+_PLAIN_NAME = re.compile(rb"[\x21-\x5b\x5d-\x7e]*")  # plain labels joined by dots
 
 
 def _label_text(raw: bytes) -> str:
@@ -127,7 +128,7 @@ def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
     ``end`` bounds the bytes read in place (a record's RDLENGTH); once a compression pointer is
     followed, the labels it points to may lie anywhere earlier in the message.
     """
-    labels: list[str] = []
+    labels: list[bytes] = []
     wire_len = 1  # the terminating zero octet counts towards the 255-octet limit (RFC 1035 3.1)
     hops = 0
     after: int | None = None
@@ -160,9 +161,14 @@ def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
         wire_len += length + 1
         if wire_len > MAX_NAME_LEN:
             raise ParseError("name longer than 255 bytes", "dns")
-        labels.append(_label_text(buf[pos + 1 : pos + 1 + length]))
+        labels.append(buf[pos + 1 : pos + 1 + length])
         pos += 1 + length
-    return ".".join(labels), (after if after is not None else pos)
+    # Most names are plain ASCII: one test and one decode for the whole name, not one per label.
+    # A dot inside a label (escaped below) makes the joined name hold more dots than label gaps.
+    raw = b".".join(labels)
+    if _PLAIN_NAME.fullmatch(raw) and raw.count(b".") == len(labels) - 1:
+        return raw.decode("ascii"), (after if after is not None else pos)
+    return ".".join([_label_text(label) for label in labels]), (after if after is not None else pos)
 
 
 class DnsParseError(ParseError):
@@ -231,7 +237,7 @@ def _rdata(buf: bytes, pos: int, rdlen: int, rtype: int) -> str | None:
     if rtype == TYPE_A:
         if rdlen != 4:
             raise ParseError(f"A record with {rdlen} bytes", "dns")
-        return ".".join(str(b) for b in buf[pos : pos + 4])
+        return socket.inet_ntoa(buf[pos : pos + 4])
     if rtype == TYPE_AAAA:
         if rdlen != 16:
             raise ParseError(f"AAAA record with {rdlen} bytes", "dns")

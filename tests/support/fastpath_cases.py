@@ -73,6 +73,15 @@ class _Tally(Engine):
         self.handed_over += 1
         super().ipv4_packet(index, ts, wirelen, linktype, pkt, group)
 
+    # The hand-overs of plain TCP segments and UDP datagrams straight to the engine's TCP and UDP steps.
+    def tcp4(self, *args: Any) -> None:
+        self.handed_over += 1
+        super().tcp4(*args)
+
+    def udp4(self, *args: Any) -> None:
+        self.handed_over += 1
+        super().udp4(*args)
+
 
 def fast_taken(raw: bytes, chunk_size: int = CHUNK) -> tuple[int, int]:
     """(packets counted, packets handed over from the IP layer on) by the fast path on ``raw``:
