@@ -13,6 +13,16 @@ from typing import Annotated
 import typer
 
 from analyzer.api import Allowlist, InputError, Options, ProgressFn, Report
+from frontends.options import (
+    DEFAULT_DIALECT,
+    AllowlistFormat,
+    Dialect,
+    FailOn,
+    Format,
+    FormatOpt,
+    InternalDomains,
+    Output,
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -27,24 +37,9 @@ app = typer.Typer(
 )
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    md = "md"
-    html = "html"
-    csv = "csv"
-    parquet = "parquet"
-
-
 class PortExport(StrEnum):
     calico = "calico"
     md = "md"
-
-
-class FailOn(StrEnum):
-    missing = "missing"
-    blocked = "blocked"
-    excess = "excess"
 
 
 @app.callback()
@@ -75,11 +70,8 @@ def analyze(
             "several logs) make one report, each connection confirmed or contradicted by the log.",
         ),
     ],
-    fmt: Annotated[
-        Format | None,
-        typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table)."),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    fmt: FormatOpt = None,
+    output: Output = None,
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress on stderr (default: shown when stderr is a terminal)."),
@@ -93,15 +85,9 @@ def analyze(
             "squid, CSV); repeat to merge several.",
         ),
     ] = None,
-    allowlist_format: Annotated[
-        str | None, typer.Option(help="Force the allowlist format instead of detecting it.")
-    ] = None,
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    allowlist_format: AllowlistFormat = None,
+    dialect: Dialect = DEFAULT_DIALECT,
+    internal_domain: InternalDomains = None,
     include_noise: Annotated[
         list[str] | None,
         typer.Option(
@@ -529,10 +515,8 @@ def export_command(
         str,
         typer.Option("--to", help="request-md, azure-bicep, azure-arm, cilium, squid, aws-domain-list or text."),
     ],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    output: Output = None,
+    internal_domain: InternalDomains = None,
 ) -> None:
     """Write the allowlist CAPTURE justifies (noise excluded) in a firewall's own syntax, ports included.
 
@@ -545,7 +529,7 @@ def export_command(
     _check_output(Format.md, output, several=False)  # one text file, checked before the analysis
     from reports.safe import terminal
 
-    report = _analyze(capture, None, _options("azure", internal_domain, None), False)
+    report = _analyze(capture, None, _options(DEFAULT_DIALECT, internal_domain, None), False)
     written = exports.build(report, to)
     for note in written.notes:
         typer.echo(f"egress: warning: {terminal(note)}", err=True)
@@ -555,15 +539,13 @@ def export_command(
 @app.command("lint")
 def lint_command(
     allowlist: Annotated[list[Path], typer.Argument(help="Allowlist file(s) to check.")],
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
+    dialect: Dialect = DEFAULT_DIALECT,
     allowlist_format: Annotated[str | None, typer.Option(help="Force the format instead of detecting it.")] = None,
     fmt: Annotated[
         Format | None,
         typer.Option("--format", "-f", help="Output format (default: from the -o extension, else table)."),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    output: Output = None,
 ) -> None:
     """Check an allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate and
     invalid entries, under the firewall's real wildcard rules.
