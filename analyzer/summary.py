@@ -173,6 +173,15 @@ def unlisted(row: dict[str, Any]) -> bool:
     return row["fqdn"] is None and not row["addresses"]
 
 
+def unlisted_reason(row: dict[str, Any]) -> str:
+    """The start of a review reason for an :func:`unlisted` row: what it stands for, with no address to name."""
+    n = int(row["count"])
+    return (
+        f"no name seen for {n} connection{'' if n == 1 else 's'} to unnamed addresses the summary does not list "
+        "one by one (beyond its cap; the flows table has each)"
+    )
+
+
 def summarize(obs: Table) -> Table:
     """The summary of an observations table (in table order)."""
     summarizer = Summarizer()

@@ -9,7 +9,7 @@ from analyzer.allowlist.index import EntryIndex
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
 from analyzer.protocols import transport_of
-from analyzer.summary import unlisted
+from analyzer.summary import unlisted, unlisted_reason
 
 # Which entry protocols can carry which observed protocol.
 # "TCP" here means no application bytes were recognised: typically a connection the firewall
@@ -85,12 +85,9 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
             else:
                 reason = f"{e.pattern} matches but port {port} is not allowed (entry allows {_protocols_text(e)})"
         elif unlisted(row):
-            n = int(row["count"])
             reason = (
-                f"no name seen for {n} connection{'' if n == 1 else 's'} to unnamed addresses the summary does not "
-                "list one by one (beyond its cap; the flows table has each): FQDN rules cannot match them; they "
-                "need network rules for their addresses, and noise rules, which judge by address, could not "
-                "classify them"
+                f"{unlisted_reason(row)}: FQDN rules cannot match them; they need network rules for their "
+                "addresses, and noise rules, which judge by address, could not classify them"
             )
         elif fqdn is None:
             reason = (

@@ -6,7 +6,7 @@ from analyzer.allowlist.psl import registrable_domain
 from analyzer.frames import Table
 from analyzer.protocols import transport_of
 from analyzer.report import Suggestion
-from analyzer.summary import unlisted
+from analyzer.summary import unlisted, unlisted_reason
 
 
 def suggest(summary: Table) -> tuple[Suggestion, ...]:
@@ -18,11 +18,7 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
             continue
         ports = f"{transport_of(row['protocol'])}/{int(row['port'])}"
         if unlisted(row):
-            n = int(row["count"])
-            why = (
-                f"no name seen for {n} connection{'' if n == 1 else 's'} to addresses the summary does not list "
-                "(beyond its cap; the flows table has each): they need network rules for those addresses"
-            )
+            why = f"{unlisted_reason(row)}: they need network rules for those addresses"
             addresses.append(Suggestion(None, (), (), (ports,), why))
             continue
         if row["fqdn"] is None:
