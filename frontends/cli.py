@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from analyzer.api import Allowlist, InputError, Options, ProgressFn, Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 from frontends.options import (
     DEFAULT_DIALECT,
     AllowlistFormat,
@@ -226,11 +229,7 @@ def _render_ports(result: object, fmt: Format, output: Path | None, export: Port
     elif export == PortExport.md:
         _write(exports.markdown_table(result.flows), output)
     elif fmt == Format.json:
-        if output is None:
-            portpolicy.write_json(result, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                portpolicy.write_json(result, fh)
+        _stream(lambda fh: portpolicy.write_json(result, fh), output)
     elif fmt == Format.md:
         _write(portpolicy.markdown(result), output)
     elif fmt == Format.html:
@@ -238,16 +237,7 @@ def _render_ports(result: object, fmt: Format, output: Path | None, export: Port
     elif fmt == Format.csv:
         _write(portpolicy.csv(result), output)
     else:
-        from rich.console import Console
-
-        if output is not None:
-            with output.open("w", encoding="utf-8") as fh:
-                portpolicy.terminal_table(result, Console(file=fh, width=240, force_terminal=False))
-        else:
-            console = Console()
-            if not console.is_terminal and "COLUMNS" not in os.environ:
-                console = Console(width=240)
-            portpolicy.terminal_table(result, console)
+        _console_table(lambda console: portpolicy.terminal_table(result, console), output, width=240)
 
 
 _EXTENSIONS = {Format.json: "json", Format.md: "md", Format.html: "html", Format.csv: "csv", Format.table: "txt"}
@@ -425,11 +415,7 @@ def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool
     if fmt == Format.json:
         from reports import jsondoc
 
-        if output is None:
-            jsondoc.write(result, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                jsondoc.write(result, fh)
+        _stream(lambda fh: jsondoc.write(result, fh), output)
     elif fmt == Format.md:
         from reports import markdown
 
@@ -449,18 +435,32 @@ def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool
         for path in parquet.write(result, output):
             typer.echo(f"wrote {path}", err=True)
     else:
-        from rich.console import Console
-
         from reports import table
 
-        if output is not None:
-            with output.open("w", encoding="utf-8") as fh:
-                table.render(result, Console(file=fh, width=200, force_terminal=False), lint_rows)
-        else:
-            console = Console()
-            if not console.is_terminal and "COLUMNS" not in os.environ:
-                console = Console(width=200)  # a pipe or a CI log: no terminal to fit, keep every column
-            table.render(result, console, lint_rows)
+        _console_table(lambda console: table.render(result, console, lint_rows), output, width=200)
+
+
+def _stream(write: Callable[[TextIO], None], output: Path | None) -> None:
+    """A renderer that writes to a stream (JSON, written as it is made): stdout, or the -o file."""
+    if output is None:
+        write(sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            write(fh)
+
+
+def _console_table(draw: Callable[[Console], None], output: Path | None, width: int) -> None:
+    """A rich table: into the -o file at ``width`` columns, else on the terminal at its own width."""
+    from rich.console import Console
+
+    if output is not None:
+        with output.open("w", encoding="utf-8") as fh:
+            draw(Console(file=fh, width=width, force_terminal=False))
+        return
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=width)  # a pipe or a CI log: no terminal to fit, keep every column
+    draw(console)
 
 
 def _gate_needs(fail_on: list[FailOn], allowlist: Allowlist | None) -> None:

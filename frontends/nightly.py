@@ -214,21 +214,10 @@ def _render(report: NightReport, fmt: NightFormat, output: Path | None, gates: t
     from frontends import cli
 
     if fmt == NightFormat.table:
-        import os
-
-        from rich.console import Console
-
         from reports.night import table
 
         with cli._writing(output):
-            if output is not None:
-                with output.open("w", encoding="utf-8") as fh:
-                    table.render(report, Console(file=fh, width=200, force_terminal=False), gates)
-            else:
-                console = Console()
-                if not console.is_terminal and "COLUMNS" not in os.environ:
-                    console = Console(width=200)
-                table.render(report, console, gates)
+            cli._console_table(lambda console: table.render(report, console, gates), output, width=200)
         return
     if fmt == NightFormat.json:
         from reports.night.jsondoc import render
