@@ -86,12 +86,13 @@ class Summarizer:
 
     __slots__ = ("_address_groups", "_groups", "max_address_groups", "other_connections")
 
-    def __init__(self, max_address_groups: int = MAX_ADDRESS_GROUPS) -> None:
+    def __init__(self, max_address_groups: int | None = None) -> None:
         # Plain Python grouping: a capture has thousands of small groups, where pandas' per-group
         # overhead (not the arithmetic) dominates.
         self._groups: dict[tuple[Any, ...], _Group] = {}
         self._address_groups = 0
-        self.max_address_groups = max_address_groups
+        # Read when the summary starts, not when this module is imported: a test lowers the cap.
+        self.max_address_groups = MAX_ADDRESS_GROUPS if max_address_groups is None else max_address_groups
         self.other_connections = 0  # observations counted in an "other addresses" group
 
     def add(self, r: dict[str, Any], order: Order) -> None:
@@ -163,6 +164,22 @@ class Summarizer:
     def table(self) -> Table:
         """The summary table, once: the groups become its rows as it is built (never both whole)."""
         return _summary_table(self._groups, self.max_address_groups)
+
+
+def unlisted(row: dict[str, Any]) -> bool:
+    """Whether a summary row stands for unnamed destinations it does not list: the row of addresses
+    beyond the cap (its ``count`` is their connections, its ``detail`` says so).  The review and the
+    renderers must not speak of its empty ``addresses`` as if it were an address."""
+    return row["fqdn"] is None and not row["addresses"]
+
+
+def unlisted_reason(row: dict[str, Any]) -> str:
+    """The start of a review reason for an :func:`unlisted` row: what it stands for, with no address to name."""
+    n = int(row["count"])
+    return (
+        f"no name seen for {n} connection{'' if n == 1 else 's'} to unnamed addresses the summary does not list "
+        "one by one (beyond its cap; the flows table has each)"
+    )
 
 
 def summarize(obs: Table) -> Table:

@@ -24,7 +24,7 @@ import typer
 if TYPE_CHECKING:
     from analyzer.sources.live import LiveCapture
 
-from frontends import cli
+from frontends import cli, options
 
 # After COMMAND exits, the last packets (its FINs, the server's answers) are still on their way.
 LINGER_S = 0.5
@@ -76,30 +76,18 @@ def capture_command(
         bool | None,
         typer.Option("--live/--no-live", help="Live table while capturing (default: when stdout is a terminal)."),
     ] = None,
-    fmt: Annotated[
-        cli.Format | None,
-        typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table)."),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
-    allowlist: Annotated[
-        list[Path] | None,
-        typer.Option("--allowlist", "-a", help="Requested allowlist (any supported format); repeat to merge."),
-    ] = None,
-    allowlist_format: Annotated[
-        str | None, typer.Option(help="Force the allowlist format instead of detecting it.")
-    ] = None,
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    fmt: options.FormatOpt = None,
+    output: options.Output = None,
+    allowlist: options.Allowlists = None,
+    allowlist_format: options.AllowlistFormat = None,
+    dialect: options.Dialect = options.DEFAULT_DIALECT,
+    internal_domain: options.InternalDomains = None,
     include_noise: Annotated[
         list[str] | None,
         typer.Option("--include-noise", help="Keep a kind of noise (as for analyze; repeatable)."),
     ] = None,
     fail_on: Annotated[
-        list[cli.FailOn] | None,
+        list[options.FailOn] | None,
         typer.Option("--fail-on", help="Exit 1 on missing or excess entries or blocked connections (repeatable)."),
     ] = None,
     lint_rows: Annotated[
@@ -115,10 +103,10 @@ def capture_command(
     from analyzer.api import InputError, capture, finish_capture
 
     fmt = cli._output_format(fmt, output, several=False)
-    if fmt == cli.Format.parquet and output is None:
+    if fmt == options.Format.parquet and output is None:
         raise cli._fail("--format parquet writes one file per table: give a directory with -o")
     cli._check_output(fmt, output, several=False)
-    options = cli._options(dialect, internal_domain, include_noise)
+    analysis = cli._options(dialect, internal_domain, include_noise)
     rules = cli._read_allowlist(allowlist, allowlist_format)
     cli._gate_needs(fail_on or [], rules)
     segment = None if rotate is None else parse_size(rotate)
@@ -147,10 +135,10 @@ def capture_command(
     finally:
         signal.signal(signal.SIGINT, previous)
         session.close()
-    report = finish_capture(session, allowlist=rules, options=options)
+    report = finish_capture(session, allowlist=rules, options=analysis)
     for path in session.segments:
         typer.echo(f"wrote {path}", err=True)
-    if not (fmt == cli.Format.table and output is None):
+    if not (fmt == options.Format.table and output is None):
         cli._warn(report)
     cli._render(report, fmt, output, lint_rows)
     findings = cli._gate(report, fail_on or [])

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from analyzer.api import Allowlist, InputError, Options, ProgressFn, Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+from frontends.options import (
+    DEFAULT_DIALECT,
+    AllowlistFormat,
+    Dialect,
+    FailOn,
+    Format,
+    FormatOpt,
+    InternalDomains,
+    Output,
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -27,24 +40,9 @@ app = typer.Typer(
 )
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    md = "md"
-    html = "html"
-    csv = "csv"
-    parquet = "parquet"
-
-
 class PortExport(StrEnum):
     calico = "calico"
     md = "md"
-
-
-class FailOn(StrEnum):
-    missing = "missing"
-    blocked = "blocked"
-    excess = "excess"
 
 
 @app.callback()
@@ -75,11 +73,8 @@ def analyze(
             "several logs) make one report, each connection confirmed or contradicted by the log.",
         ),
     ],
-    fmt: Annotated[
-        Format | None,
-        typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table)."),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    fmt: FormatOpt = None,
+    output: Output = None,
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress on stderr (default: shown when stderr is a terminal)."),
@@ -93,15 +88,9 @@ def analyze(
             "squid, CSV); repeat to merge several.",
         ),
     ] = None,
-    allowlist_format: Annotated[
-        str | None, typer.Option(help="Force the allowlist format instead of detecting it.")
-    ] = None,
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    allowlist_format: AllowlistFormat = None,
+    dialect: Dialect = DEFAULT_DIALECT,
+    internal_domain: InternalDomains = None,
     include_noise: Annotated[
         list[str] | None,
         typer.Option(
@@ -240,11 +229,7 @@ def _render_ports(result: object, fmt: Format, output: Path | None, export: Port
     elif export == PortExport.md:
         _write(exports.markdown_table(result.flows), output)
     elif fmt == Format.json:
-        if output is None:
-            portpolicy.write_json(result, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                portpolicy.write_json(result, fh)
+        _stream(lambda fh: portpolicy.write_json(result, fh), output)
     elif fmt == Format.md:
         _write(portpolicy.markdown(result), output)
     elif fmt == Format.html:
@@ -252,16 +237,7 @@ def _render_ports(result: object, fmt: Format, output: Path | None, export: Port
     elif fmt == Format.csv:
         _write(portpolicy.csv(result), output)
     else:
-        from rich.console import Console
-
-        if output is not None:
-            with output.open("w", encoding="utf-8") as fh:
-                portpolicy.terminal_table(result, Console(file=fh, width=240, force_terminal=False))
-        else:
-            console = Console()
-            if not console.is_terminal and "COLUMNS" not in os.environ:
-                console = Console(width=240)
-            portpolicy.terminal_table(result, console)
+        _console_table(lambda console: portpolicy.terminal_table(result, console), output, width=240)
 
 
 _EXTENSIONS = {Format.json: "json", Format.md: "md", Format.html: "html", Format.csv: "csv", Format.table: "txt"}
@@ -439,11 +415,7 @@ def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool
     if fmt == Format.json:
         from reports import jsondoc
 
-        if output is None:
-            jsondoc.write(result, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                jsondoc.write(result, fh)
+        _stream(lambda fh: jsondoc.write(result, fh), output)
     elif fmt == Format.md:
         from reports import markdown
 
@@ -463,18 +435,32 @@ def _render_to(result: Report, fmt: Format, output: Path | None, lint_rows: bool
         for path in parquet.write(result, output):
             typer.echo(f"wrote {path}", err=True)
     else:
-        from rich.console import Console
-
         from reports import table
 
-        if output is not None:
-            with output.open("w", encoding="utf-8") as fh:
-                table.render(result, Console(file=fh, width=200, force_terminal=False), lint_rows)
-        else:
-            console = Console()
-            if not console.is_terminal and "COLUMNS" not in os.environ:
-                console = Console(width=200)  # a pipe or a CI log: no terminal to fit, keep every column
-            table.render(result, console, lint_rows)
+        _console_table(lambda console: table.render(result, console, lint_rows), output, width=200)
+
+
+def _stream(write: Callable[[TextIO], None], output: Path | None) -> None:
+    """A renderer that writes to a stream (JSON, written as it is made): stdout, or the -o file."""
+    if output is None:
+        write(sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            write(fh)
+
+
+def _console_table(draw: Callable[[Console], None], output: Path | None, width: int) -> None:
+    """A rich table: into the -o file at ``width`` columns, else on the terminal at its own width."""
+    from rich.console import Console
+
+    if output is not None:
+        with output.open("w", encoding="utf-8") as fh:
+            draw(Console(file=fh, width=width, force_terminal=False))
+        return
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=width)  # a pipe or a CI log: no terminal to fit, keep every column
+    draw(console)
 
 
 def _gate_needs(fail_on: list[FailOn], allowlist: Allowlist | None) -> None:
@@ -529,10 +515,8 @@ def export_command(
         str,
         typer.Option("--to", help="request-md, azure-bicep, azure-arm, cilium, squid, aws-domain-list or text."),
     ],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    output: Output = None,
+    internal_domain: InternalDomains = None,
 ) -> None:
     """Write the allowlist CAPTURE justifies (noise excluded) in a firewall's own syntax, ports included.
 
@@ -545,7 +529,7 @@ def export_command(
     _check_output(Format.md, output, several=False)  # one text file, checked before the analysis
     from reports.safe import terminal
 
-    report = _analyze(capture, None, _options("azure", internal_domain, None), False)
+    report = _analyze(capture, None, _options(DEFAULT_DIALECT, internal_domain, None), False)
     written = exports.build(report, to)
     for note in written.notes:
         typer.echo(f"egress: warning: {terminal(note)}", err=True)
@@ -555,15 +539,13 @@ def export_command(
 @app.command("lint")
 def lint_command(
     allowlist: Annotated[list[Path], typer.Argument(help="Allowlist file(s) to check.")],
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
+    dialect: Dialect = DEFAULT_DIALECT,
     allowlist_format: Annotated[str | None, typer.Option(help="Force the format instead of detecting it.")] = None,
     fmt: Annotated[
         Format | None,
         typer.Option("--format", "-f", help="Output format (default: from the -o extension, else table)."),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+    output: Output = None,
 ) -> None:
     """Check an allowlist on its own: over-broad, multi-tenant, public-suffix, redundant, duplicate and
     invalid entries, under the firewall's real wildcard rules.

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from frontends.options import DEFAULT_DIALECT, AllowlistFormat, Allowlists, Dialect, Format, InternalDomains, Output
+
 if TYPE_CHECKING:
     from analyzer.api import NightReport
 
@@ -47,7 +49,6 @@ FormatOpt = Annotated[
     NightFormat | None,
     typer.Option("--format", "-f", help="table, md, html, json or junit (default: from the -o extension, else table)."),
 ]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")]
 FailOnOpt = Annotated[
     list[DriftGate] | None,
     typer.Option(
@@ -75,26 +76,17 @@ def nightly_command(
         ),
     ],
     history: History,
-    allowlist: Annotated[
-        list[Path] | None,
-        typer.Option("--allowlist", "-a", help="Requested allowlist (any supported format); repeat to merge."),
-    ] = None,
-    allowlist_format: Annotated[
-        str | None, typer.Option(help="Force the allowlist format instead of detecting it.")
-    ] = None,
-    dialect: Annotated[
-        str, typer.Option(help="Wildcard rules of the firewall: azure, squid, aws, cilium, calico or exact.")
-    ] = "azure",
-    internal_domain: Annotated[
-        list[str] | None, typer.Option("--internal-domain", help="Site suffix to treat as internal (repeatable).")
-    ] = None,
+    allowlist: Allowlists = None,
+    allowlist_format: AllowlistFormat = None,
+    dialect: Dialect = DEFAULT_DIALECT,
+    internal_domain: InternalDomains = None,
     night: Annotated[str | None, typer.Option("--night", help="The night, YYYY-MM-DD (default: today).")] = None,
     profile: Annotated[
         str | None,
         typer.Option("--profile", help="The install or variant the baseline belongs to (default: the folder name)."),
     ] = None,
     fmt: FormatOpt = None,
-    output: OutputOpt = None,
+    output: Output = None,
     fail_on: FailOnOpt = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = None,
     executor: Annotated[
@@ -122,7 +114,7 @@ def nightly_command(
     from reports.safe import terminal
 
     fmt = _format(fmt, output)
-    cli._check_output(cli.Format.md, output, several=False)  # one file, checked before the analysis
+    cli._check_output(Format.md, output, several=False)  # one file, checked before the analysis
     gates = tuple(g.value for g in fail_on or [])
     for gate in ("missing", "regression"):
         if gate in gates and not allowlist:
@@ -161,7 +153,7 @@ def drift_command(
     ] = None,
     profile: ProfileOpt = None,
     fmt: FormatOpt = None,
-    output: OutputOpt = None,
+    output: Output = None,
     fail_on: FailOnOpt = None,
     baseline_nights: WindowOpt = 7,
     suppressions: SuppressOpt = None,
@@ -175,7 +167,7 @@ def drift_command(
     from reports.safe import terminal
 
     fmt = _format(fmt, output)
-    cli._check_output(cli.Format.md, output, several=False)
+    cli._check_output(Format.md, output, several=False)
     try:
         report = drift(
             history,
@@ -222,21 +214,10 @@ def _render(report: NightReport, fmt: NightFormat, output: Path | None, gates: t
     from frontends import cli
 
     if fmt == NightFormat.table:
-        import os
-
-        from rich.console import Console
-
         from reports.night import table
 
         with cli._writing(output):
-            if output is not None:
-                with output.open("w", encoding="utf-8") as fh:
-                    table.render(report, Console(file=fh, width=200, force_terminal=False), gates)
-            else:
-                console = Console()
-                if not console.is_terminal and "COLUMNS" not in os.environ:
-                    console = Console(width=200)
-                table.render(report, console, gates)
+            cli._console_table(lambda console: table.render(report, console, gates), output, width=200)
         return
     if fmt == NightFormat.json:
         from reports.night.jsondoc import render

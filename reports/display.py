@@ -35,9 +35,20 @@ def short_list(values: Sequence[str], limit: int = MAX_ADDRESSES_SHOWN) -> str |
     return ", ".join(values)
 
 
+# The summary's row for unnamed destinations beyond its cap (analyzer.summary.unlisted) has no
+# addresses: it is called this, never shown as an empty address list.
+UNLISTED = "(other unnamed addresses)"
+
+
+def addresses_text(fqdn: str | None, addresses: Sequence[str]) -> str | None:
+    """A summary row's Address cell: its addresses, shortened; for an unnamed row without any (the
+    addresses beyond the summary's cap, counted together) what the row stands for."""
+    return short_list(addresses) or (UNLISTED if fqdn is None else None)
+
+
 def label(fqdn: str | None, addresses: Sequence[str]) -> str | None:
     """What a summary row is called: its name, else its addresses."""
-    return fqdn if fqdn is not None else short_list(addresses)
+    return fqdn if fqdn is not None else addresses_text(fqdn, addresses)
 
 
 def noise_label(item: NoiseItem) -> str:

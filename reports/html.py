@@ -26,7 +26,7 @@ from typing import Any
 
 from analyzer.report import LintReport, Report
 from analyzer.schema import SCHEMA_VERSION
-from reports.display import MAX_ADDRESSES_SHOWN, noise_label, short_list
+from reports.display import MAX_ADDRESSES_SHOWN, UNLISTED, noise_label, short_list
 from reports.jsondoc import TABLE_ORDER, tail
 from reports.safe import html_text as esc
 from reports.safe import visible as clean
@@ -131,7 +131,8 @@ def _clock(seconds: float) -> str:
 
 
 def _name_of(row: dict[str, Any]) -> str:
-    return str(row.get("fqdn") or row.get("address") or short_list(row.get("addresses") or []) or "(unknown)")
+    unnamed = UNLISTED if "addresses" in row else "(unknown)"  # a summary row without addresses: beyond the cap
+    return str(row.get("fqdn") or row.get("address") or short_list(row.get("addresses") or []) or unnamed)
 
 
 def _sha256(text: str) -> str:
@@ -373,7 +374,7 @@ def _summary(ctx: _Ctx) -> str:
             name += f' <span class="src" title="{esc(SOURCE_MEANING.get(source, source))}">{esc(source)}</span>'
         if i in ctx.noise_rows:
             name += ' <span class="tag">noise</span>'
-        addr = _addresses(r["addresses"])
+        addr = _addresses(r["addresses"]) if r["addresses"] or r["fqdn"] else f'<span class="muted">{UNLISTED}</span>'
         if r["vias"]:
             addr += f'{"<br>" if addr else ""}<span class="muted">via proxy</span> {_host(short_list(r["vias"]))}'
         off = ctx.offset(r.get("first_seen"))
@@ -672,6 +673,8 @@ def _top(ctx: _Ctx) -> str:
 def _name_cell(fqdn: object, address: object) -> tuple[str, str]:
     if fqdn:
         return _host(fqdn), esc(fqdn)
+    if not address:  # the addresses beyond the summary's cap: no address to show
+        return f'<span class="muted">{UNLISTED}</span>', UNLISTED
     return f'<span class="mono">{esc(address)}</span> <span class="muted">(address)</span>', esc(address)
 
 
@@ -872,7 +875,7 @@ def _suggested(ctx: _Ctx) -> str:
             nm = "<br>".join(_host(n) for n in names)
             lines.extend(clean(n) for n in names)
         else:
-            nm = f'<span class="mono">{esc(s.get("address"))}</span> <span class="muted">(address)</span>'
+            nm = _name_cell(None, s.get("address"))[0]
             if s.get("address"):
                 lines.append(clean(s.get("address")))
         rows.append(

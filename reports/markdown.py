@@ -8,7 +8,7 @@ from analyzer.allowlist.formats.markdown import change_request
 from analyzer.protocols import transport_of
 from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
-from reports.display import iso, label, noise_label, short_list
+from reports.display import addresses_text, iso, label, noise_label
 from reports.safe import markdown_cell as cell
 from reports.sources import confirmed_text, kql, log_header, source_lines
 
@@ -45,7 +45,8 @@ def render(report: Report) -> str:
              "Confirmed"],
             [
                 [r["protocol"], r["port"], r["fqdn"] or "", r["count"], r["action"], r["verdict"],
-                 short_list(r["addresses"]), said.get("rule"), said.get("verdict_reason"), confirmed_text(said)]
+                 addresses_text(r["fqdn"], r["addresses"]), said.get("rule"), said.get("verdict_reason"),
+                 confirmed_text(said)]
                 for r in summary
                 for said in [report.log_verdict(r) or {}]
             ],
@@ -61,7 +62,7 @@ def render(report: Report) -> str:
                     r["count"],
                     r["action"],
                     r["verdict"],
-                    short_list(r["addresses"]),
+                    addresses_text(r["fqdn"], r["addresses"]),
                 ]
                 for r in summary
             ],
@@ -162,7 +163,7 @@ def _conclusion(report: Report) -> list[str]:
 
 
 def _addresses(row: dict[str, Any]) -> str | None:
-    return short_list(row["addresses"])
+    return addresses_text(row["fqdn"], row["addresses"])
 
 
 def _name(row: dict[str, Any]) -> str | None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from analyzer.frames import Table as DataTable
 from analyzer.report import LintReport, Report
 from reports.conclusion import conclude, headline
-from reports.display import iso, label, short_list
+from reports.display import addresses_text, iso, label
 from reports.safe import terminal
 from reports.sources import confirmed_text, log_header, source_lines
 
@@ -94,7 +94,7 @@ def render(report: Report, console: Console, lint_rows: bool = False) -> None:
             "DestinationPort": _cell(r["port"]),
             "Port": _cell(r["port"]),
             "Fqdn": _cell(r["fqdn"] if wide else label(r["fqdn"], r["addresses"])),
-            "Address": _cell(short_list(r["addresses"])),
+            "Address": _cell(addresses_text(r["fqdn"], r["addresses"])),
             "count_": _cell(r["count"]),
             "Action": Text(str(r["action"]), style=style),
             "Verdict": Text(terminal(r["verdict"]), style=style),

@@ -9,6 +9,7 @@ from analyzer.allowlist.index import EntryIndex
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
 from analyzer.protocols import transport_of
+from analyzer.summary import unlisted, unlisted_reason
 
 # Which entry protocols can carry which observed protocol.
 # "TCP" here means no application bytes were recognised: typically a connection the firewall
@@ -83,6 +84,11 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
                 reason = f"{e.pattern} matches but {what} is not allowed (entry allows {_protocols_text(e)})"
             else:
                 reason = f"{e.pattern} matches but port {port} is not allowed (entry allows {_protocols_text(e)})"
+        elif unlisted(row):
+            reason = (
+                f"{unlisted_reason(row)}: FQDN rules cannot match them; they need network rules for their "
+                "addresses, and noise rules, which judge by address, could not classify them"
+            )
         elif fqdn is None:
             reason = (
                 f"no name seen for {', '.join(addresses)} (no SNI, Host or DNS answer): FQDN rules cannot match "

@@ -6,6 +6,7 @@ from analyzer.allowlist.psl import registrable_domain
 from analyzer.frames import Table
 from analyzer.protocols import transport_of
 from analyzer.report import Suggestion
+from analyzer.summary import unlisted, unlisted_reason
 
 
 def suggest(summary: Table) -> tuple[Suggestion, ...]:
@@ -16,6 +17,10 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
         if row["noise"] is not None:
             continue
         ports = f"{transport_of(row['protocol'])}/{int(row['port'])}"
+        if unlisted(row):
+            why = f"{unlisted_reason(row)}: they need network rules for those addresses"
+            addresses.append(Suggestion(None, (), (), (ports,), why))
+            continue
         if row["fqdn"] is None:
             why = "no name seen: needs a network rule for the address"
             addresses.append(Suggestion(None, (), tuple(row["addresses"]), (ports,), why))
