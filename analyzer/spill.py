@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import marshal
+import os
 import struct
 import weakref
 from collections.abc import Iterator
@@ -34,6 +35,10 @@ SPILL_ROWS = 25_000
 # Rows per marshal record: what each run holds in memory while the runs of a table are merged, so
 # a million connections (a hundred runs of flows) hold a few megabytes of them.
 CHUNK_ROWS = 128
+
+# A spill directory is named after the process that owns it, so that one left behind by a process
+# that was killed (SIGKILL, OOM: no finalizer runs) can be told apart from one still in use.
+PREFIX = "egress-spill-"
 
 Key = tuple[int, ...]
 _LENGTH = struct.Struct("<I")  # each marshal record is preceded by its length
@@ -53,7 +58,8 @@ class SpillDir:
             import shutil  # here: a capture that never spills never imports them
             import tempfile
 
-            self._path = Path(tempfile.mkdtemp(prefix="egress-spill-"))  # mode 0700: ours alone
+            sweep_abandoned(Path(tempfile.gettempdir()))
+            self._path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))  # mode 0700: ours alone
             self._finalizer = weakref.finalize(self, shutil.rmtree, self._path, True)
         self._count += 1
         return self._path / f"{stem}-{self._count:05d}.run"
@@ -71,6 +77,50 @@ class SpillDir:
     def cleanup(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
+
+
+_swept: set[Path] = set()
+
+
+def sweep_abandoned(tmp: Path) -> list[Path]:
+    """Remove the spill directories in ``tmp`` that this user's processes left when they were killed
+    (their pid no longer runs), once per process: an upload server or a nightly job analyses many
+    captures over months, and a killed run's files would otherwise stay until the next reboot.
+    Returns what it removed."""
+    if tmp in _swept:
+        return []
+    _swept.add(tmp)
+    import shutil
+
+    removed = []
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return []
+    for entry in entries:
+        pid_text = entry.name[len(PREFIX) :].partition("-")[0]
+        if not entry.name.startswith(PREFIX) or not pid_text.isdigit():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if _running(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process has that pid: not ours to judge
+    return True
 
 
 class SpilledRows:

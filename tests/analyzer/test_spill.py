@@ -9,8 +9,12 @@ bounded number of Flow objects and rows in memory while it runs (counted, never 
 from __future__ import annotations
 
 import gc
+import os
 import pickle
+import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +30,7 @@ from analyzer.summary import Summarizer
 from parsers.capture import CaptureReader
 from parsers.capture_writer import CaptureWriter
 from reports import jsondoc
-from tests.support.paths import CAPTURES, CORPUS, REPLAY
+from tests.support.paths import CAPTURES, CORPUS, REPLAY, ROOT
 
 TINY = 3  # rows a table holds before it spills: every capture with a few connections spills
 
@@ -253,3 +257,41 @@ def test_a_sink_gives_its_rows_in_key_order_however_they_came(order: str) -> Non
     assert list(rows) == [{"frame": k, "layer": "x" * (k % 5), "reason": None if k % 3 else "r"} for k in range(1000)]
     spill_dir.cleanup()
     assert spill_dir.path is not None and not spill_dir.path.exists()
+
+
+_SPILLER = """
+import sys, time
+from analyzer.spill import SpillDir
+d = SpillDir()
+d.new_file("flows").write_bytes(b"x")
+print(d.path, flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def _spiller(tmp: Path, seconds: float) -> tuple[subprocess.Popen[str], Path]:
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _SPILLER, str(seconds)], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    return proc, Path(proc.stdout.readline().strip())
+
+
+def test_a_killed_analysis_spill_directory_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    # SIGKILL runs no finalizer: the killed process's directory stays until another process sweeps it;
+    # a directory whose process still runs is left alone, and so is anything not named like ours.
+    killed, killed_dir = _spiller(tmp_path, 60)
+    alive, alive_dir = _spiller(tmp_path, 60)
+    other = tmp_path / "egress-spill-notapid"
+    other.mkdir()
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        assert killed_dir.is_dir() and (killed_dir / "flows-00001.run").exists()
+        nxt, next_dir = _spiller(tmp_path, 0)
+        nxt.wait()
+        assert not killed_dir.exists()
+        assert alive_dir.is_dir() and other.is_dir()
+        assert not next_dir.exists()  # the finalizer of a process that ends normally still removes its own
+    finally:
+        alive.kill()
+        alive.wait()
