@@ -273,7 +273,12 @@ PORT_FLOWS: Columns = (
     ("ingress_rule", "string"),
     ("nearest", "string"),  # the Allow rule that almost matched a denied flow (rule id)
     ("nearest_reason", "string"),  # wrong-source, wrong-destination, wrong-node-role, wrong-roles, wrong-port
-    ("needed", "string"),  # the rule that would allow it: "ingress TCP/2380 on etcd,master from etcd,master"
+    # The rule that would allow a denied flow (null when allowed), on this row's protocol and port: its
+    # direction, the roles of the endpoints the policy is on, and the roles of the peers it admits (an
+    # empty list: outside the cluster).  Renderers word it ("ingress TCP/2380 on etcd from etcd,master").
+    ("needed_direction", "string"),
+    ("needed_roles", "list<string>"),
+    ("needed_peer_roles", "list<string>"),
     ("status", "string"),  # ok, likely-cause (blocked, denied), points-elsewhere (blocked, allowed), denied-but-passed
 )
 PORT_RULES: Columns = (

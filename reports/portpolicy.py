@@ -31,7 +31,20 @@ FLOW_COLUMNS = (
 )  # fmt: skip
 
 
+def needed_text(row: dict[str, Any]) -> str:
+    """The rule a denied flow needs, in one line: ``ingress TCP/2380 on etcd from etcd,master``."""
+    direction = row["needed_direction"]
+    if direction is None:
+        return ""
+    word = "from" if direction == "ingress" else "to"
+    on = ",".join(row["needed_roles"]) or "outside"
+    peers = ",".join(row["needed_peer_roles"]) or "outside"
+    return f"{direction} {row['protocol']}/{row['port']} on {on} {word} {peers}"
+
+
 def _text(row: dict[str, Any], key: str) -> str:
+    if key == "needed":
+        return needed_text(row)
     v = row[key]
     if v is None:
         return ""
@@ -134,7 +147,7 @@ def denial_lines(report: PortPolicyReport) -> list[str]:
         near = f"nearest rule {r['nearest']} ({r['nearest_reason']})" if r["nearest"] else "no rule comes close"
         out.append(
             f"denied by policy at {r['denied_at']}: {r['src']} -> {r['dst']} {r['protocol']}/{r['port']} "
-            f"({r['status']}): {near}; needs: {r['needed']}"
+            f"({r['status']}): {near}; needs: {needed_text(r)}"
         )
     return out
 

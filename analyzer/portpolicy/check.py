@@ -109,14 +109,9 @@ def nearest(rules: Sequence[Rule], direction: str, src: tuple[str, frozenset[str
     return None if best is None else (best[2], best[3])
 
 
-def _roles_text(roles: frozenset[str]) -> str:
-    return ",".join(sorted(roles)) or "outside"
-
-
-def needed(direction: str, protocol: str, port: int, local: frozenset[str], peer: frozenset[str]) -> str:
-    """The rule that would allow the flow, in one canonical line: ``ingress TCP/2380 on etcd,master from etcd``."""
-    word = "from" if direction == INGRESS else "to"
-    return f"{direction} {protocol}/{port} on {_roles_text(local)} {word} {_roles_text(peer)}"
+def needed(direction: str, local: frozenset[str], peer: frozenset[str]) -> tuple[str, list[str], list[str]]:
+    """The rule that would allow the flow as columns: direction, the roles the policy is on, the peers' roles."""
+    return direction, sorted(local), sorted(peer)
 
 
 @dataclass(slots=True)
@@ -186,14 +181,14 @@ def check(reports: Sequence[Report], policy: PortPolicy, roles: Roles, failsafe:
                 counters[1] += g.connections
                 counters[2] += g.blocked
         near: tuple[Rule, str] | None = None
-        need = None
+        need: tuple[str | None, list[str] | None, list[str] | None] = (None, None, None)
         if denied:
             d = denied[0] if INGRESS not in denied else INGRESS
             near = nearest(rules, d, src, dst, g.protocol, g.port)
             local, peer = (dst_roles, src_roles) if d == INGRESS else (src_roles, dst_roles)
             if near is not None and near[0].applies.kind == "roles" and near[0].applies.roles <= local:
                 local = near[0].applies.roles  # the policy the nearest rule is in is the one to extend
-            need = needed(d, g.protocol, g.port, local, peer)
+            need = needed(d, local, peer)
         blocked = g.blocked > 0
         status = (
             ("likely-cause" if blocked else "denied-but-passed")
@@ -219,7 +214,9 @@ def check(reports: Sequence[Report], policy: PortPolicy, roles: Roles, failsafe:
             "ingress_rule": _ref(decisions.get(INGRESS), ids),
             "nearest": ids[id(near[0])] if near else None,
             "nearest_reason": near[1] if near else None,
-            "needed": need,
+            "needed_direction": need[0],
+            "needed_roles": need[1],
+            "needed_peer_roles": need[2],
             "status": status,
         })  # fmt: skip
     rule_rows = []

@@ -14,6 +14,7 @@ from analyzer.api import analyze, check_ports, read_port_policy, read_roles
 from analyzer.portpolicy import export
 from analyzer.portpolicy.readers import parse
 from analyzer.portpolicy.report import PortPolicyReport
+from reports import portpolicy as portpolicy_report
 from tests.support.paths import CAPTURES, FIXTURES
 
 CAPTURE = CAPTURES / "artesca-bootstrap.pcap"
@@ -44,6 +45,13 @@ def test_the_dropped_etcd_peer_flow_is_denied_by_policy_with_the_rule_that_would
         "no-reply",
     )
     assert denied["status"] == "likely-cause" and denied["denied_at"] == "ingress"
+    # the rule it needs is data (columns); the reports word it
+    assert (denied["needed_direction"], denied["needed_roles"], denied["needed_peer_roles"]) == (
+        "ingress",
+        ["etcd"],
+        ["etcd", "master"],
+    )
+    assert "needs: ingress TCP/2380 on etcd from etcd,master" in "\n".join(portpolicy_report.denial_lines(result))
     near = next(r for r in result.rules.rows if r["rule"] == denied["nearest"])
     assert (near["protocol_port"], near["source"]) == ("TCP(:2380)", "10.0.0.5/32, 10.0.0.6/32")
     # The rule it needs, added to the policy, lets it through (and nothing else changes).
