@@ -100,7 +100,7 @@ def capture_command(
 
     Example: egress capture -w install.pcap --allowlist request.md -- sunbeam cluster bootstrap --accept-defaults
     """
-    from analyzer.api import InputError, capture, finish_capture
+    from analyzer.api import capture, finish_capture
 
     fmt = cli._output_format(fmt, output, several=False)
     if fmt == options.Format.parquet and output is None:
@@ -113,12 +113,8 @@ def capture_command(
     argv = list(command or [])
     if argv and shutil.which(argv[0]) is None:
         raise cli._fail(f"command not found: {argv[0]}")
-    try:
+    with cli._input_errors():
         session = capture(interface, bpf=bpf, write=write, rotate=segment)
-    except InputError as exc:
-        if cli._state["debug"]:
-            raise
-        raise cli._fail(str(exc)) from None
 
     interrupted = []
 

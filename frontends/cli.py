@@ -57,8 +57,22 @@ _state = {"debug": False}
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"egress: error: {message}", err=True)
+    from reports.safe import terminal
+
+    # Messages name the user's files and quote what they hold: no control character reaches the terminal.
+    typer.echo(f"egress: error: {terminal(message)}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """Bad input becomes one line and exit 2 here, at the boundary (with --debug, its traceback)."""
+    try:
+        yield
+    except InputError as exc:
+        if _state["debug"]:
+            raise
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -199,7 +213,7 @@ def _port_check(
     fmt = _output_format(fmt, output, several=False)
     if fmt == Format.parquet:
         raise _fail("the port check writes table, json, md, html or csv")
-    try:
+    with _input_errors():
         policy = read_port_policy(policy_files)
         roles = read_roles(roles_file)
         reports = []
@@ -208,12 +222,6 @@ def _port_check(
                 raise InputError(item.error or item.path)
             reports.append(item.report)
         result = check_ports(reports, policy, roles, failsafe=failsafe)
-    except InputError as exc:
-        if _state["debug"]:
-            raise
-        from reports.safe import terminal
-
-        raise _fail(terminal(str(exc))) from None  # file names are the user's, and may hold escapes
     with _writing(output):
         _render_ports(result, fmt, output, export)
 
@@ -293,10 +301,8 @@ def _with_logs(files: list[str], source_format: str | None) -> bool:
 
     if source_format not in (None, "capture"):
         return True
-    try:
+    with _input_errors():
         return any(f != "-" and source_kind(f) not in ("capture", None) for f in files)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _analyze_together(
@@ -304,12 +310,8 @@ def _analyze_together(
 ) -> Report:
     from analyzer.api import analyze_together
 
-    try:
+    with _input_errors():
         report = analyze_together(files, allowlist=allowlist, options=options, source_format=source_format)
-    except InputError as exc:
-        if _state["debug"]:
-            raise
-        raise _fail(str(exc)) from None
     if warn:
         _warn(report)
     return report
@@ -326,7 +328,7 @@ def _analyze(
     """Run the library; bad input becomes one line and exit code 2 here, at the boundary."""
     from analyzer.api import analyze
 
-    try:
+    with _input_errors():
         report = analyze(
             capture,
             allowlist=allowlist,
@@ -334,10 +336,6 @@ def _analyze(
             progress=_progress_fn() if (sys.stderr.isatty() if progress is None else progress) else None,
             source_format=source_format,
         )
-    except InputError as exc:
-        if _state["debug"]:
-            raise
-        raise _fail(str(exc)) from None
     if warn:
         _warn(report)
     return report
@@ -486,15 +484,13 @@ def _gate(report: Report, fail_on: list[FailOn]) -> str:
 def _options(
     dialect: str, internal_domain: list[str] | None, include_noise: list[str] | None, jobs: int | None = None
 ) -> Options:
-    try:
+    with _input_errors():
         return Options(
             dialect=dialect,
             internal_domains=tuple(internal_domain or ()),
             include_noise=frozenset(include_noise or ()),
             jobs=jobs,
         )
-    except InputError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _read_allowlist(paths: list[Path] | None, allowlist_format: str | None) -> Allowlist | None:
@@ -502,10 +498,8 @@ def _read_allowlist(paths: list[Path] | None, allowlist_format: str | None) -> A
 
     if not paths:
         return None
-    try:
+    with _input_errors():
         return read_allowlist(paths, allowlist_format)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command("export")

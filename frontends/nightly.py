@@ -109,9 +109,8 @@ def nightly_command(
 
     Example: egress nightly lab/sunbeam/ --history /srv/egress-history -a request.md -o drift.xml --fail-on regression
     """
-    from analyzer.api import InputError, nightly
+    from analyzer.api import nightly
     from frontends import cli
-    from reports.safe import terminal
 
     fmt = _format(fmt, output)
     cli._check_output(Format.md, output, several=False)  # one file, checked before the analysis
@@ -121,7 +120,7 @@ def nightly_command(
             raise cli._fail(f"--fail-on {gate} needs --allowlist")
     options = cli._options(dialect, internal_domain, None, jobs)
     rules = cli._read_allowlist(allowlist, allowlist_format)
-    try:
+    with cli._input_errors():
         report = nightly(
             captures,
             history=history,
@@ -136,10 +135,6 @@ def nightly_command(
             suppressions=suppressions,
             lock_timeout=lock_timeout,
         )
-    except InputError as exc:
-        if cli._state["debug"]:
-            raise
-        raise cli._fail(terminal(str(exc))) from None
     _finish(report, fmt, output, gates)
 
 
@@ -162,13 +157,12 @@ def drift_command(
 
     Example: egress drift --history /srv/egress-history --profile sunbeam --from 2026-11-30 --to 2026-12-01 --format md
     """
-    from analyzer.api import InputError, drift
+    from analyzer.api import drift
     from frontends import cli
-    from reports.safe import terminal
 
     fmt = _format(fmt, output)
     cli._check_output(Format.md, output, several=False)
-    try:
+    with cli._input_errors():
         report = drift(
             history,
             profile=profile,
@@ -177,10 +171,6 @@ def drift_command(
             baseline_nights=baseline_nights,
             suppressions=suppressions,
         )
-    except InputError as exc:
-        if cli._state["debug"]:
-            raise
-        raise cli._fail(terminal(str(exc))) from None
     _finish(report, fmt, output, tuple(g.value for g in fail_on or []))
 
 

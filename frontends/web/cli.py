@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analyzer.api import InputError
-
 if TYPE_CHECKING:
     from frontends.web.config import Config
 
@@ -46,12 +44,10 @@ def serve(
 
     Example: egress serve --data /srv/egress --token-file tokens.txt --allowlist microstack=request.md
     """
-    from frontends.cli import _fail
+    from frontends.cli import _input_errors
 
-    try:
+    with _input_errors():
         config = _config(data, token_file, max_upload, workers, allowlist, retention_days, history, disk_reserve)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
     from frontends.web.server import run
 
     run(config, host, port)

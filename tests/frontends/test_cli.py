@@ -188,3 +188,26 @@ def test_bad_allowlist_line_is_named(tmp_path: Path) -> None:
 def test_unknown_dialect_is_a_usage_error() -> None:
     proc = _egress("analyze", str(FIXTURE), "--dialect", "paloalto")
     assert proc.returncode == 2 and b"unknown dialect" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "{bad}"],
+        ["lint", "{bad}"],
+        ["analyze", str(SUNBEAM), "--allowlist", "{bad}"],
+        ["nightly", "{bad}", "--history", "{tmp}/h"],
+    ],
+)
+def test_a_file_name_with_terminal_escapes_is_inert_in_every_error_line(tmp_path: Path, args: list[str]) -> None:
+    # The one-line error names the user's file: its control characters are shown, never sent to the terminal.
+    bad = tmp_path / "\x1b]0;pwned\x07\x1b[2Jout.pcap"
+    bad.write_bytes(b"not a capture, not an allowlist")
+    argv = [a.format(bad=bad, tmp=tmp_path) for a in args]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from frontends.cli import main; main()", *argv], capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("egress: error: ")
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert "\\x1b]0;pwned\\x07\\x1b[2Jout.pcap" in proc.stderr
