@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from fixtures.builders.packets import established, write_frames
 from tests.frontends.web.conftest import ALLOWLIST, Server, Watched, copy_capture
 from tests.frontends.web.test_serve_api import cli
@@ -37,7 +39,8 @@ def test_upload_through_the_page(server: Server, watched: Watched, tmp_path: Pat
     with page.expect_download() as download:
         page.click("#export-links a:text-is('azure-bicep')")
     assert Path(download.value.path()).read_text() == cli(server.root, "export", local.name, "--to", "azure-bicep")
-    assert page.locator("#history-rows tr", has_text="out.pcap").count() == 1
+    # The history list reloads after the result shows: wait for it rather than read it mid-refresh.
+    expect(page.locator("#history-rows tr", has_text="out.pcap")).to_have_count(1)
     page.screenshot(path=str(tmp_path / "upload-page.png"))
     if os.environ.get(REGENERATE) == "1":
         SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -65,8 +68,10 @@ def test_hostile_names_are_inert_in_the_page(server: Server, watched: Watched) -
     watched.sign_in(server)
     page.select_option("#allowlist", "")
     watched.upload({"name": HOSTILE_FILE_NAME, "mimeType": "application/octet-stream", "buffer": HOSTILE.read_bytes()})
+    # Newest first; the list reloads after the result shows, so wait (an earlier test's row is there until then).
     row = page.locator("#history-rows td.name").first
-    assert row.text_content() == HOSTILE_FILE_NAME.replace("\x1b", "")  # printable label, shown as text
+    expect(row).to_have_text(HOSTILE_FILE_NAME.replace("\x1b", ""))  # printable label, shown as text
+    assert row.text_content() == HOSTILE_FILE_NAME.replace("\x1b", "")  # exactly, not whitespace-normalised
     assert page.locator("#history-rows img").count() == 0
     frame = page.frame_locator("#report")
     frame.locator("text=<script>alert(1)</script>.evil.example").first.wait_for(timeout=30_000)
