@@ -58,6 +58,19 @@ def test_an_empty_capture_without_allowlist_loads_no_reader_vendor_or_heavy_libr
     assert top_level(modules) & {*NEVER, "idna"} == set()
     assert {"analyzer.allowlist.readers", "analyzer.allowlist.lint", "analyzer.allowlist.diff"} & modules == set()
     assert {f"analyzer.firewalls.{v}" for v in VENDORS} & modules == set()
+    # A capture is told from a log by its magic: the log readers stay unloaded.
+    assert {f"analyzer.sources.{v}" for v in (*VENDORS, "azure_msg", "jsonstream")} & modules == set()
+
+
+def test_a_log_loads_its_own_reader_only(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    line = "1718000000.123     42 10.0.0.5 TCP_TUNNEL/200 5000 CONNECT api.snapcraft.io:443 - HIER_DIRECT/1.2.3.4 -"
+    log.write_text(line + "\n")
+    out = tmp_path / "out.json"
+    modules = loaded("analyze", str(log), "--format", "json", "-o", str(out))
+    assert json.loads(out.read_text())["summary"][0]["fqdn"] == "api.snapcraft.io"
+    assert "analyzer.sources.squid" in modules
+    assert {f"analyzer.sources.{v}" for v in ("azure", "aws")} & modules == set()
 
 
 def test_an_allowlist_loads_its_own_reader_and_dialect_only(empty_capture: Path, tmp_path: Path) -> None:
