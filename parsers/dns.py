@@ -136,7 +136,7 @@ def read_name(buf: bytes, pos: int, end: int) -> tuple[str, int]:
 
 # Decoded text of the wire form of names without pointers.  Distinct names are few next to the
 # messages (an answer repeats its question; installs ask for the same hosts again and again); past
-# this many the cache starts over, which bounds it (about 150 bytes an entry) for a capture of a
+# this many the cache starts over, which bounds it (about 200 bytes an entry) for a capture of a
 # resolver under load.  The handshake capture's 21.8k messages hold 10k distinct names.
 _NAME_TEXT: dict[bytes, str] = {}
 MAX_CACHED_NAMES = 8192
@@ -171,7 +171,7 @@ def _in_place_name(buf: bytes, pos: int, end: int) -> tuple[str, int] | None:
                     _NAME_TEXT.clear()
                 _NAME_TEXT[wire] = text
             return text, p + 1
-        if length > 63:  # a compression pointer, or a label type RFC 6891 retired
+        if length > 63:  # a compression pointer, or the deprecated (0x40) or reserved (0x80) label type
             return None
         after = p + 1 + length
         labels.append(buf[p + 1 : after])
