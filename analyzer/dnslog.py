@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from analyzer.smallset import Values
 from analyzer.smallset import add as _with
-from parsers.dns import TYPE_A, TYPE_AAAA, TYPE_CNAME, DnsMessage, rcode_name, type_name
+from parsers.dns import (
+    QTYPE_NAMES,
+    RCODE_NAMES,
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_CNAME,
+    DnsMessage,
+    rcode_name,
+    type_name,
+)
 
 # Bound the name map: a capture of a resolver under load could otherwise grow it without limit.
 MAX_ADDRESSES = 1_000_000
@@ -50,7 +59,8 @@ class DnsLog:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = DnsEntry(qname, qtype, service, first_seen=ts_ns, last_seen=ts_ns)
-        entry.last_seen = max(entry.last_seen, ts_ns)
+        elif ts_ns > entry.last_seen:
+            entry.last_seen = ts_ns
         return entry
 
     def add(
@@ -63,58 +73,95 @@ class DnsLog:
         server: str,
     ) -> None:
         """Record one message; ``client``/``server`` are the flow's ends (not the packet's)."""
-        if not msg.questions:
+        questions = msg.questions
+        if not questions:
             return
+        is_response = msg.is_response
         # mDNS and LLMNR put several questions in one message; unicast DNS has one.
-        for extra in msg.questions[1:]:
-            e = self._entry(normalize_name(extra.name), type_name(extra.qtype), service, ts_ns)
-            e.servers = _with(e.servers, server)
-            if msg.is_response:
-                e.responses += 1
-            else:
-                e.queries += 1
-        q = msg.questions[0]
-        qname = normalize_name(q.name)
-        qtype = type_name(q.qtype)
-        entry = self._entry(qname, qtype, service, ts_ns)
-        entry.servers = _with(entry.servers, server)
+        if len(questions) > 1:
+            for extra in questions[1:]:
+                e = self._entry(normalize_name(extra.name), type_name(extra.qtype), service, ts_ns)
+                if server not in e.servers:
+                    e.servers = _with(e.servers, server)
+                if is_response:
+                    e.responses += 1
+                else:
+                    e.queries += 1
+        # The first question's entry as _entry finds it, written out: this runs for every message.
+        q = questions[0]
+        qname = q.name.rstrip(".").lower() or "."  # normalize_name
+        qtype = QTYPE_NAMES.get(q.qtype) or type_name(q.qtype)
+        key = (qname, qtype, service)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = DnsEntry(
+                qname, qtype, service, servers=(server,), first_seen=ts_ns, last_seen=ts_ns
+            )
+        else:
+            if ts_ns > entry.last_seen:
+                entry.last_seen = ts_ns
+            if server not in entry.servers:
+                entry.servers = _with(entry.servers, server)
         pkey = (client, cport, server, msg.id)
-        if not msg.is_response:
+        if not is_response:
             entry.queries += 1
             if len(self._pending) < MAX_PENDING_QUERIES:
-                self._pending[pkey] = (qname, qtype, service)
+                self._pending[pkey] = key
             return
         self._pending.pop(pkey, None)
         entry.responses += 1
-        entry.rcode = rcode_name(msg.rcode)
-        # Follow the CNAME chain from the question; answers for other owners are not ours.
-        cnames: dict[str, str] = {}
-        addrs: dict[str, list[str]] = {}
+        entry.rcode = RCODE_NAMES.get(msg.rcode) or rcode_name(msg.rcode)
+        # Follow the CNAME chain from the question; answers for other owners are not ours.  Most
+        # answers are addresses of the question's own name: those go in a plain list, and the maps
+        # of aliases and of other owners' addresses are made only when an answer needs them.
+        own: list[str] = []
+        cnames: dict[str, str] | None = None
+        addrs: dict[str, list[str]] | None = None
         for rr in msg.answers:
-            owner = normalize_name(rr.name)
-            if rr.value is None:
+            value = rr.value
+            if value is None:
                 continue
-            if rr.rtype == TYPE_CNAME:
-                cnames.setdefault(owner, normalize_name(rr.value))
-                entry.answers = _with(entry.answers, f"CNAME={normalize_name(rr.value)}")
-            elif rr.rtype in (TYPE_A, TYPE_AAAA):
-                addrs.setdefault(owner, []).append(rr.value)
-                entry.answers = _with(entry.answers, f"{'A' if rr.rtype == TYPE_A else 'AAAA'}={rr.value}")
+            rtype = rr.rtype
+            if rtype == TYPE_CNAME:
+                target = normalize_name(value)
+                if cnames is None:
+                    cnames = {}
+                cnames.setdefault(normalize_name(rr.name), target)
+                entry.answers = _with(entry.answers, f"CNAME={target}")
+            elif rtype in (TYPE_A, TYPE_AAAA):
+                # Usually the question's own name (the parser hands the same string): no need to
+                # normalize it again.
+                owner = qname if rr.name == q.name else normalize_name(rr.name)
+                if owner == qname:
+                    own.append(value)
+                else:
+                    if addrs is None:
+                        addrs = {}
+                    addrs.setdefault(owner, []).append(value)
+                entry.answers = _with(entry.answers, f"{'A' if rtype == TYPE_A else 'AAAA'}={value}")
         chain = []
-        name = qname
-        seen = {name}
-        while name in cnames:
-            name = cnames[name]
-            if name in seen:  # CNAME loop in a hostile answer
-                break
-            seen.add(name)
-            chain.append(name)
-        if chain and not entry.cname_chain:
-            entry.cname_chain = chain
-        for owner in (qname, *chain):
-            for addr in addrs.get(owner, ()):
-                if service == "dns" and (addr in self.address_names or len(self.address_names) < MAX_ADDRESSES):
-                    self.address_names[addr] = qname
+        if cnames is not None:
+            name = qname
+            seen = {name}
+            while name in cnames:
+                name = cnames[name]
+                if name in seen:  # CNAME loop in a hostile answer
+                    break
+                seen.add(name)
+                chain.append(name)
+            if chain and not entry.cname_chain:
+                entry.cname_chain = chain
+        if service != "dns":
+            return  # mDNS and LLMNR answers name no connection
+        address_names = self.address_names
+        for addr in own:
+            if addr in address_names or len(address_names) < MAX_ADDRESSES:
+                address_names[addr] = qname
+        if addrs is not None:
+            for owner in chain:
+                for addr in addrs.get(owner, ()):
+                    if addr in address_names or len(address_names) < MAX_ADDRESSES:
+                        address_names[addr] = qname
 
     def unanswered(self) -> dict[tuple[str, str, str], int]:
         counts: dict[tuple[str, str, str], int] = {}

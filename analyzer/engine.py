@@ -31,7 +31,15 @@ from parsers.ip import (
 )
 from parsers.link import ETH_IPV4, ETH_IPV6, SUPPORTED_LINKTYPES, decode_ethernet, decode_link, link_group
 from parsers.transport import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, decode_icmp, decode_tcp, decode_udp
-from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
+from parsers.tunnels import (
+    TEREDO_FIRST_OCTETS,
+    decode_geneve,
+    decode_gre,
+    decode_gtpu,
+    decode_l2tp,
+    decode_vxlan,
+    teredo_offset,
+)
 
 MAX_PARSE_ERRORS = 10_000
 MAX_TUNNEL_DEPTH = 4
@@ -414,34 +422,38 @@ class Engine:
 
     def _udp(self, version: int, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, depth: int) -> None:
         if depth < MAX_TUNNEL_DEPTH:
-            if dport in VXLAN_PORTS and len(payload) >= 8 and payload[0] & 0x08:
-                inner = decode_vxlan(payload)
-                ethertype, off = decode_ethernet(inner)
-                self.network(ethertype, inner, off, depth + 1)
-                return
-            if dport == GENEVE_PORT:
-                ethertype, off, inner = decode_geneve(payload)
-                self.network(ethertype, inner, off, depth + 1)
-                return
-            if dport == GRE_UDP_PORT:
-                ethertype, off, inner = decode_gre(payload)
-                self.network(ethertype, inner, off, depth + 1)
-                return
-            if GTPU_PORT in (sport, dport) and payload[:1] and payload[0] >> 5 == 1 and payload[1:2] == b"\xff":
-                off = decode_gtpu(payload)
-                if off < len(payload):
-                    inner_version = payload[off] >> 4
-                    self.network(ETH_IPV4 if inner_version == 4 else ETH_IPV6, payload, off, depth + 1)
-                return
-            if L2TP_PORT in (sport, dport):
-                l2tp = decode_l2tp(payload)
-                if l2tp is not None:
-                    self.network(l2tp[0], payload, l2tp[1], depth + 1)
-                return
-            teredo = teredo_offset(payload) if len(payload) >= 40 else None
-            if teredo is not None:
-                self.ip(decode_ipv6(payload, teredo), depth + 1)
-                return
+            # Every port test below names a port of _TUNNEL_PORTS: one set test on each port spares
+            # the rest of a datagram on no tunnel port (DNS, nearly all UDP), with the same outcome.
+            if dport in _TUNNEL_PORTS or sport in _TUNNEL_PORTS:
+                if dport in VXLAN_PORTS and len(payload) >= 8 and payload[0] & 0x08:
+                    inner = decode_vxlan(payload)
+                    ethertype, off = decode_ethernet(inner)
+                    self.network(ethertype, inner, off, depth + 1)
+                    return
+                if dport == GENEVE_PORT:
+                    ethertype, off, inner = decode_geneve(payload)
+                    self.network(ethertype, inner, off, depth + 1)
+                    return
+                if dport == GRE_UDP_PORT:
+                    ethertype, off, inner = decode_gre(payload)
+                    self.network(ethertype, inner, off, depth + 1)
+                    return
+                if GTPU_PORT in (sport, dport) and payload[:1] and payload[0] >> 5 == 1 and payload[1:2] == b"\xff":
+                    off = decode_gtpu(payload)
+                    if off < len(payload):
+                        inner_version = payload[off] >> 4
+                        self.network(ETH_IPV4 if inner_version == 4 else ETH_IPV6, payload, off, depth + 1)
+                    return
+                if L2TP_PORT in (sport, dport):
+                    l2tp = decode_l2tp(payload)
+                    if l2tp is not None:
+                        self.network(l2tp[0], payload, l2tp[1], depth + 1)
+                    return
+            if len(payload) >= 40 and payload[0] in TEREDO_FIRST_OCTETS:  # most datagrams spare the call
+                teredo = teredo_offset(payload)
+                if teredo is not None:
+                    self.ip(decode_ipv6(payload, teredo), depth + 1)
+                    return
         if sport in DNS_PORTS or dport in DNS_PORTS:
             self._dns_udp(version, src, dst, sport, dport, payload, depth)
             return
@@ -474,9 +486,9 @@ class Engine:
     ) -> None:
         """A datagram on a DNS port: the light path (a DnsFlow), with the sides, the idle split and
         the link-layer group decided exactly as :meth:`udp` decides them for any UDP flow."""
-        flows = self.dns_flows
-        hit = flows.get((PROTO_UDP, src, sport, dst, dport))
-        if hit is not None and self._ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
+        ts = self._ts
+        hit = self.dns_flows.get((PROTO_UDP, src, sport, dst, dport))
+        if hit is not None and ts - hit[0].last_ns > UDP_IDLE_SPLIT_NS:
             self._finish(hit[0], *(self._ends(hit[0], src, dst, hit[1])))
             hit = None
         if hit is None:
@@ -490,13 +502,17 @@ class Engine:
                 from_client = True
         else:
             flow, from_client = hit
-        flow.udp_packet(from_client, payload, self._wirelen, self._ts, self.error, self.dns_message)
+        flow.udp_packet(from_client, payload, self._wirelen, ts, self.error, self.dns_message)
 
     def _create_dns(self, version: int, client: bytes, cport: int, server: bytes, sport: int) -> DnsFlow:
         self._uid += 1
         service = DNS_PORTS.get(sport) or DNS_PORTS[cport]
-        flow = DnsFlow(self._uid, version, self.addr(client), cport, self.addr(server), sport, self._ts, service)
-        flow.dns_name = self.dns.name_for(flow.server)
+        # self.addr's cache read in place: a DNS exchange is a flow, so this runs for half the datagrams.
+        known = self._addr.get
+        client_text = known(client) or self.addr(client)
+        server_text = known(server) or self.addr(server)
+        flow = DnsFlow(self._uid, version, client_text, cport, server_text, sport, self._ts, service)
+        flow.dns_name = self.dns.name_for(server_text)
         self.dns_flows[(PROTO_UDP, client, cport, server, sport)] = (flow, True)
         self.dns_flows[(PROTO_UDP, server, sport, client, cport)] = (flow, False)
         return flow

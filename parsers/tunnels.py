@@ -127,6 +127,13 @@ def decode_l2tp(data: bytes) -> tuple[int, int] | None:
     return {0x0021: ETH_IPV4, 0x0057: ETH_IPV6}.get(proto, 0), off + 2
 
 
+# The octets a Teredo datagram can start with: 00 for an authentication (00 01) or origin (00 00)
+# indicator, 6x for the IPv6 header's version nibble.  A caller may test the first octet against
+# these before calling teredo_offset, which has to look at any UDP datagram (a DNS message's first
+# octet is its random ID's: 17 in 256 pass).
+TEREDO_FIRST_OCTETS = frozenset((0x00, *range(0x60, 0x70)))
+
+
 def teredo_offset(data: bytes) -> int | None:
     """Where an IPv6 packet starts inside a Teredo (RFC 4380) datagram, if it is one.
 

@@ -16,7 +16,15 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 
 from parsers.errors import ParseError
-from parsers.tunnels import decode_geneve, decode_gre, decode_gtpu, decode_l2tp, decode_vxlan, teredo_offset
+from parsers.tunnels import (
+    TEREDO_FIRST_OCTETS,
+    decode_geneve,
+    decode_gre,
+    decode_gtpu,
+    decode_l2tp,
+    decode_vxlan,
+    teredo_offset,
+)
 
 conf.verb = 0
 
@@ -163,3 +171,20 @@ def test_teredo_offset() -> None:
     assert teredo_offset(origin + v6) == 8
     assert teredo_offset(bytes(V4)) is None
     assert teredo_offset(v6 + b"junk") is None  # the payload length must fit exactly
+
+
+def test_teredo_first_octets_are_the_only_ones_that_can_match() -> None:
+    """The engine calls teredo_offset only for datagrams starting with one of TEREDO_FIRST_OCTETS:
+    every other first octet must fail it, and each of those octets must be able to pass."""
+    v6 = bytes(IPv6(src="2001:0:4136:e378:8000:63bf:3fff:fdd2", dst="2001:db8::1") / UDP() / b"x")
+    origin = b"\x00\x00" + b"\x9c\x3f" + b"\xc0\x00\x02\x01"
+    auth = b"\x00\x01\x00\x00" + bytes(9)
+    matched = set()
+    for first in range(256):
+        for prefix in (b"", origin, auth, auth + origin):
+            for second in range(256):
+                # The first octet of the datagram, and the one after it (which picks the indicator).
+                data = bytes([first, second]) + (prefix + v6)[2:]
+                if teredo_offset(data) is not None:
+                    matched.add(first)
+    assert matched == TEREDO_FIRST_OCTETS
