@@ -129,7 +129,9 @@ def test_a_cluster_name_at_a_private_address_comes_back_with_cluster() -> None:
 
 def _addresses(rng: random.Random) -> list[str]:
     """Random IPv4 and IPv6 addresses, the edges of every network the rules know, and non-addresses."""
-    out = ["", "bad", "1.2.3", "10.0.0.256", "fe80::1%eth0", "::ffff:10.0.0.1", "0.0.0.0", "::"]
+    out = ["", "bad", "1.2.3", "10.0.0.256", "fe80::1%eth0", "::ffff:10.0.0.1", "0.0.0.0", "::", "300.1.1.1",
+           "198.51", "010.0.0.1", "10.1.2.3.4", "1.", ".1.2.3", "+10.0.0.1", " 10.0.0.1", "\u0661\u0660.0.0.1",
+           "224.x.0.1", "10.0.0.1x", "1234.0.0.1"]  # fmt: skip
     for net in _PRIVATE_NETS + _GROUP_NETS:
         first, last = int(net.network_address), int(net.broadcast_address)
         top = 2**net.max_prefixlen - 1
