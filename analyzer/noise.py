@@ -56,15 +56,36 @@ _PRIVATE_NETS = [
 # Destinations that are groups, never one host behind a firewall: multicast, the limited broadcast.
 _GROUP_NETS = [ipaddress.ip_network(n) for n in ("224.0.0.0/4", "255.255.255.255/32", "ff00::/8")]
 
-# (network address, netmask) as integers per IP version: a mask and a compare per network
-# instead of ipaddress' containment test, on every destination of a large capture.
-_PRIVATE_MASKS = {
-    v: [(int(n.network_address), int(n.netmask)) for n in _PRIVATE_NETS if n.version == v] for v in (4, 6)
-}
-_GROUP_MASKS = {v: [(int(n.network_address), int(n.netmask)) for n in _GROUP_NETS if n.version == v] for v in (4, 6)}
+# The kinds an address can have, as bits: the kinds all the addresses of a row share are their AND.
+_GROUP, _PRIVATE = 1, 2
+# Kinds of a destination address that are not in the address itself (``_classify`` adds them).
+_PLATFORM, _RESOLVER = 4, 8
+# Address bits per IP version, and the shift that leaves an address's first octet.
+_BITS = {4: 32, 6: 128}
 
 
-@lru_cache(maxsize=65536)
+def _by_first_octet(version: int) -> tuple[tuple[tuple[int, int, int], ...], ...]:
+    """For each value of an address's first octet, the (network address, netmask, kind bit) of the
+    private and group networks that reach into that octet.  Most destinations of a capture are
+    public addresses whose first octet no such network reaches: they are decided by one index
+    instead of a mask and compare per network (with one cache for both kinds, the group and
+    private checks of the handshake capture's 10.9k addresses: 22 ms -> 6 ms)."""
+    shift = _BITS[version] - 8
+    table: list[list[tuple[int, int, int]]] = [[] for _ in range(256)]
+    for nets, bit in ((_PRIVATE_NETS, _PRIVATE), (_GROUP_NETS, _GROUP)):
+        for n in nets:
+            if n.version != version:
+                continue
+            base, mask = int(n.network_address), int(n.netmask)
+            for octet in range(base >> shift, (int(n.broadcast_address) >> shift) + 1):
+                table[octet].append((base, mask, bit))
+    return tuple(tuple(nets) for nets in table)
+
+
+_NETS_BY_OCTET = {v: (_BITS[v] - 8, _by_first_octet(v)) for v in (4, 6)}
+_V4_BY_OCTET = _NETS_BY_OCTET[4][1]
+
+
 def _address_value(text: str) -> tuple[int, int] | None:
     """(IP version, integer value) of an address, or None.  inet_pton first: the addresses come from
     our own decoders in canonical form, and it is twenty times faster than ipaddress' parser."""
@@ -80,28 +101,48 @@ def _address_value(text: str) -> tuple[int, int] | None:
     return addr.version, int(addr)
 
 
-def _in(text: str, masks: dict[int, list[tuple[int, int]]]) -> bool:
-    found = _address_value(text)
-    if found is None:
-        return False
-    version, value = found
-    return any(value & mask == base for base, mask in masks[version])
+def _address_kinds(text: str) -> int:
+    """The kind bits (``_GROUP``, ``_PRIVATE``) of an address; 0 for a public one or a non-address.
+
+    Text that starts like an IPv4 address (1 to 3 digits, a dot) whose first octet no network
+    reaches has no kind: parsed, it is either that public address or no address at all.  That
+    decides the common destination from its first digits, without parsing or caching it (the
+    kinds of the handshake capture's 10.9k addresses: 6 ms -> 3 ms)."""
+    dot = text.find(".")
+    if 0 < dot < 4:
+        digits = text[:dot]
+        if digits.isascii() and digits.isdigit() and (int(digits) > 255 or not _V4_BY_OCTET[int(digits)]):
+            return 0
+    return _parsed_kinds(text)
 
 
 @lru_cache(maxsize=65536)
+def _parsed_kinds(text: str) -> int:
+    """:func:`_address_kinds` the long way, cached: private and group destinations repeat."""
+    found = _address_value(text)
+    if found is None:
+        return 0
+    version, value = found
+    shift, by_octet = _NETS_BY_OCTET[version]
+    kinds = 0
+    for base, mask, bit in by_octet[value >> shift]:
+        if value & mask == base:
+            kinds |= bit
+    return kinds
+
+
 def is_private_address(text: str) -> bool:
     """RFC 1918, CGNAT, loopback, link-local: never reaches the internet firewall.
 
     Documentation ranges (192.0.2.0/24 and friends) are deliberately *not* private here.
     """
-    return _in(text, _PRIVATE_MASKS)
+    return bool(_address_kinds(text) & _PRIVATE)
 
 
-@lru_cache(maxsize=65536)
 def is_group_address(text: str) -> bool:
     """IPv4 and IPv6 multicast and the limited broadcast 255.255.255.255.  A subnet broadcast
     (10.0.0.255) looks like any host address: only the link layer tells it (see ``classify``)."""
-    return _in(text, _GROUP_MASKS)
+    return bool(_address_kinds(text) & _GROUP)
 
 
 @dataclass
@@ -112,12 +153,6 @@ class NoiseRules:
 
     def active(self, kind: str) -> bool:
         return kind not in self.include
-
-
-def search_hit(name: str, rules: NoiseRules, search_list: dict[str, str]) -> tuple[str, str] | None:
-    if name in search_list and rules.active("search-list"):
-        return "search-list", search_list[name]
-    return None
 
 
 class _SuffixRules:
@@ -144,24 +179,42 @@ class _SuffixRules:
         self._by_suffix: dict[str, tuple[int, tuple[str, str]]] = {}
         for rank, (suffix, verdict) in enumerate(ordered):
             self._by_suffix.setdefault(suffix, (rank, verdict))
-        self._memo: dict[str, tuple[str, str] | None] = {}
+        # A suffix ends a name only if both end in the same label: a name whose last label ends no
+        # suffix (com, io: nearly every name of a capture) has no kind, and costs one probe
+        # (the handshake capture's 10k names: 4 ms -> 1 ms).
+        self._last_labels = {suffix.rpartition(".")[2] for suffix in self._by_suffix}
+        # name -> (rank, verdict) of its first rule, for the names asked and every suffix of them.
+        self._memo: dict[str, tuple[int, tuple[str, str]] | None] = {}
 
     def kind(self, name: str) -> tuple[str, str] | None:
-        if name in self._memo:
-            return self._memo[name]
+        if name.rpartition(".")[2] not in self._last_labels:
+            return None
+        memo = self._memo
+        found = memo[name] if name in memo else self._ranked(name)
+        return None if found is None else found[1]
+
+    def _ranked(self, name: str) -> tuple[int, tuple[str, str]] | None:
+        """The best (rank, verdict) of the name's own suffixes.  A name's best is that of its own
+        text against that of its parent (``a.b.c`` -> ``b.c``), so the walk stops at the first
+        suffix already known and fills the memo on the way back: on a capture the parents are
+        shared (10k names under a dozen domains), so most names cost two probes instead of one per
+        label (10k names that all reach the walk: 6 ms -> 4 ms)."""
+        memo, by_suffix = self._memo, self._by_suffix
+        chain = [name]
         best: tuple[int, tuple[str, str]] | None = None
         probe = name
-        while True:
-            hit = self._by_suffix.get(probe)
+        while (dot := probe.find(".")) >= 0:
+            probe = probe[dot + 1 :]
+            if probe in memo:
+                best = memo[probe]
+                break
+            chain.append(probe)
+        for suffix in reversed(chain):
+            hit = by_suffix.get(suffix)
             if hit is not None and (best is None or hit[0] < best[0]):
                 best = hit
-            dot = probe.find(".")
-            if dot < 0:
-                break
-            probe = probe[dot + 1 :]
-        verdict = None if best is None else best[1]
-        self._memo[name] = verdict
-        return verdict
+            memo[suffix] = best
+        return best
 
 
 def search_list_expansions(dns: Table) -> dict[str, str]:
@@ -232,41 +285,57 @@ def _classify(
 ) -> NoiseVerdicts:
     search = search_list_expansions(dns)
     suffixes = _SuffixRules(rules)
+    kind_of = suffixes.kind
+    mdns = rules.active("mdns")
+    search_on = rules.active("search-list")
     names: dict[str, tuple[str, str]] = {}
     for d in dns:
         qname = str(d["qname"])
-        if d["service"] in ("mdns", "llmnr") and rules.active("mdns"):
+        if mdns and d["service"] in ("mdns", "llmnr"):
             names[qname] = ("mdns", f"{str(d['service']).upper()} lookup on the local link")
             continue
-        hit = search_hit(qname, rules, search) or suffixes.kind(qname)
+        if search_on and qname in search:
+            names[qname] = ("search-list", search[qname])
+            continue
+        hit = kind_of(qname)
         if hit is not None:
             names[qname] = hit
     resolver_set = set(resolvers)
     link_group = set(link_broadcast)
+    # The address rules below each need every address of a row to be of their kind: the kinds of an
+    # address are bits, a row's the bits all its addresses share, tested in rule order.
+    broadcast, platform, resolver, private = (rules.active(k) for k in ("broadcast", "platform", "resolver", "private"))
+    every = _GROUP | _PRIVATE | _PLATFORM | _RESOLVER
     hits: list[tuple[int, str, str]] = []
     for i, row in enumerate(summary.rows):
         fqdn: str | None = row["fqdn"]
-        if fqdn is not None and fqdn in names:
-            hits.append((i, *names[fqdn]))
-            continue
         if fqdn is not None:
-            hit = suffixes.kind(fqdn)
+            hit = names.get(fqdn) or kind_of(fqdn)
             if hit is not None:
                 hits.append((i, *hit))
                 continue
-        if int(row["port"]) in (5353, 5355) and rules.active("mdns"):
+        if mdns and int(row["port"]) in (5353, 5355):
             hits.append((i, "mdns", "mDNS/LLMNR port"))
             continue
         addresses: list[str] = row["addresses"]
-        if addresses and rules.active("broadcast") and all(a in link_group or is_group_address(a) for a in addresses):
+        if not addresses:
+            continue
+        shared = every
+        for a in addresses:
+            shared &= (
+                _address_kinds(a)
+                | (_GROUP if a in link_group else 0)
+                | (_PLATFORM if a in PLATFORM_ADDRESSES else 0)
+                | (_RESOLVER if a in resolver_set else 0)
+            )
+        if not shared:
+            continue  # the common case: an internet address
+        if broadcast and shared & _GROUP:
             hits.append((i, "broadcast", "broadcast or multicast destination: never egress through a firewall"))
-            continue
-        if addresses and rules.active("platform") and all(a in PLATFORM_ADDRESSES for a in addresses):
+        elif platform and shared & _PLATFORM:
             hits.append((i, "platform", PLATFORM_ADDRESSES[addresses[0]]))
-            continue
-        if addresses and rules.active("resolver") and all(a in resolver_set for a in addresses):
+        elif resolver and shared & _RESOLVER:
             hits.append((i, "resolver", "the DNS resolver itself"))
-            continue
-        if addresses and rules.active("private") and all(is_private_address(a) for a in addresses):
+        elif private and shared & _PRIVATE:
             hits.append((i, "private", "private, loopback or link-local destination: not internet egress"))
     return NoiseVerdicts(names, hits)

@@ -31,7 +31,7 @@ def review(
     resolvers: set[str] = set()
     for row in dns:
         if row["service"] == "dns":
-            resolvers.update(str(s) for s in row["servers"])
+            resolvers.update(map(str, row["servers"]))
     classify(summary, dns, rules, resolvers, link_broadcast).apply(summary, dns)
     excess: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []

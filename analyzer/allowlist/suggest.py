@@ -13,10 +13,14 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
     """From the summary rows that are not noise (the ``noise`` column must be filled first)."""
     groups: dict[str, tuple[set[str], set[str]]] = {}
     addresses: list[Suggestion] = []
+    port_texts: dict[tuple[str, int], str] = {}  # a capture has a few (protocol, port) pairs for 10k rows
     for row in summary.rows:
         if row["noise"] is not None:
             continue
-        ports = f"{transport_of(row['protocol'])}/{int(row['port'])}"
+        key = (row["protocol"], int(row["port"]))
+        ports = port_texts.get(key)
+        if ports is None:
+            ports = port_texts[key] = f"{transport_of(key[0])}/{key[1]}"
         if unlisted(row):
             why = f"{unlisted_reason(row)}: they need network rules for those addresses"
             addresses.append(Suggestion(None, (), (), (ports,), why))
@@ -26,7 +30,11 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
             addresses.append(Suggestion(None, (), tuple(row["addresses"]), (ports,), why))
             continue
         name = str(row["fqdn"])
-        names, port_set = groups.setdefault(registrable_domain(name), (set(), set()))
+        domain = registrable_domain(name)
+        group = groups.get(domain)
+        if group is None:  # not setdefault: that builds two sets per row to throw away
+            group = groups[domain] = (set(), set())
+        names, port_set = group
         names.add(name)
         port_set.add(ports)
     out: list[Suggestion] = []

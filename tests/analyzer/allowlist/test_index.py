@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from analyzer.allowlist.dialects import DIALECTS, is_wildcard, matcher_or_never
-from analyzer.allowlist.index import EntryIndex, anchor
+from analyzer.allowlist.index import EntryIndex, NamesByEnd, anchor
 from analyzer.allowlist.lint import _covers, _samples, lint
 from analyzer.allowlist.model import Allowlist, Entry, PortRange
 
@@ -107,6 +107,62 @@ def test_index_gives_the_entries_trying_every_one_gives(dialect: str) -> None:
             assert index.matches(fqdn, address) == expected, (fqdn, address)
             if address is not None:  # the same addresses as a list, as the summary will give them
                 assert index.matches(fqdn, address.split(", ")) == expected
+
+
+def _family(rng: random.Random, count: int) -> list[str]:
+    """Names that share parents the way a capture's do (``node7.api.x.com`` beside ``node8.api.x.com``
+    and ``api.x.com``), with odd ones between: what the index keeps per parent is asked again and
+    again, after and before the parent itself, and for names it holds no place for."""
+    bases = [_name(rng) for _ in range(8)] + ["", ".", "a.", ".a", "a..b"]
+    names = []
+    for _ in range(count):
+        base = rng.choice(bases)
+        child = ".".join(rng.choice([*LABELS, "node1", "node22", "xaxa"]) for _ in range(rng.randint(0, 3)))
+        names.append(f"{child}.{base}" if child and base else child or base)
+    return names
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_index_over_many_names_sharing_parents_equals_trying_every_entry(dialect: str) -> None:
+    """The per-parent candidates the index keeps stay right whatever the order names come in."""
+    rng = random.Random(f"parents-{dialect}")
+    for _ in range(25):
+        entries = _entries(rng, rng.randint(1, 40), with_addresses=False, dialect=dialect)
+        index = EntryIndex(entries, dialect)
+        names = _family(rng, 300)
+        for fqdn in names + names[::-1]:
+            assert index.matches(fqdn) == _oracle_matches(entries, dialect, fqdn, None), fqdn
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_names_by_end_give_each_wildcard_exactly_the_names_it_matches(dialect: str) -> None:
+    """The diff's "only DNS lookups" hint: each wildcard entry's names found by their ending equal
+    every name tried with its matcher; an entry that is no wildcard of the index gets None."""
+    rng = random.Random(f"names-{dialect}")
+    wildcards = 0
+    for _ in range(40):
+        entries = _entries(rng, rng.randint(1, 30), with_addresses=True, dialect=dialect)
+        index = EntryIndex(entries, dialect)
+        names = _family(rng, 200) + [_pattern(rng, dialect).replace("*", "q") for _ in range(20)]
+        by_end = NamesByEnd(names)
+        for j, entry in enumerate(entries):
+            found = index.wildcard_names(j, by_end)
+            matcher, invalid = matcher_or_never(dialect, entry.pattern)
+            if entry.kind == "address" or invalid is not None or not is_wildcard(dialect, entry.pattern):
+                assert found is None, entry.pattern
+                continue
+            wildcards += 1
+            assert found is not None
+            assert sorted(found) == sorted({n for n in names if matcher(n)}), entry.pattern
+    assert wildcards > 100 or dialect == "exact"  # the dialect's wildcards were exercised
+
+
+def test_names_by_end_finds_the_names_with_an_ending() -> None:
+    by_end = NamesByEnd(["a.com", "b.a.com", "ba.com", "a.co", "com", "a.com"])
+    assert sorted(by_end.ending_with(".a.com")) == ["b.a.com"]
+    assert sorted(by_end.ending_with("a.com")) == ["a.com", "b.a.com", "ba.com"]
+    assert sorted(by_end.ending_with("")) == ["a.co", "a.com", "b.a.com", "ba.com", "com"]
+    assert by_end.ending_with("x.com") == [] and "com" in by_end and "b.com" not in by_end
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

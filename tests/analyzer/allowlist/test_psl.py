@@ -114,6 +114,23 @@ def test_registrable_domain_equals_tldextract_on_every_rule() -> None:
     assert not wrong[:20], f"{len(wrong)} differ"
 
 
+def test_registrable_domain_equals_tldextract_children_first_and_with_the_memo_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The walk kept per parent (``a.form`` reuses ``form``'s) gives the same answers when the
+    longest names come first, and when the memo is emptied every few names."""
+    names = names_from_rules()[::-1]
+    for kept in (1 << 17, 7):
+        monkeypatch.setattr(psl, "_WALKS_KEPT", kept)
+        psl.registrable_domain.cache_clear()
+        psl._walks.clear()
+        wrong = [
+            (n, r, o) for n in names[::7] + HOSTILE if (r := psl.registrable_domain(n)) != (o := oracle_registrable(n))
+        ]
+        assert not wrong[:20], f"{len(wrong)} differ"
+    psl.registrable_domain.cache_clear()
+
+
 @pytest.mark.parametrize("name", HOSTILE)
 def test_registrable_domain_equals_tldextract_on_corners(name: str) -> None:
     assert psl.registrable_domain(name) == oracle_registrable(name)
