@@ -10,13 +10,16 @@ from analyzer.allowlist.readers import read_allowlist
 from analyzer.api import analyze
 from analyzer.api import read_allowlist as api_read_allowlist
 from tests.support.cli import egress
-from tests.support.paths import REPLAY, SUNBEAM
+from tests.support.paths import REPLAY, ROOT, SUNBEAM
 
 REQUEST = REPLAY / "sunbeam.allowlist.md"
 
 
 def _demo(*extra: str) -> list[str]:
-    proc = egress("analyze", str(SUNBEAM), "--allowlist", str(REQUEST), *extra, env={"COLUMNS": "80", "TERM": "dumb"})
+    # `make demo`'s command, with its paths relative to the checkout (where the CLI runs): the title
+    # line names the capture, and an absolute path as long as a CI runner's would wrap it at 80 columns.
+    capture, request = (str(p.relative_to(ROOT)) for p in (SUNBEAM, REQUEST))
+    proc = egress("analyze", capture, "--allowlist", request, *extra, env={"COLUMNS": "80", "TERM": "dumb"})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 
