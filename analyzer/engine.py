@@ -593,9 +593,20 @@ class Engine:
     def close(self) -> list[AnyFlow]:
         """End of capture: finish every open flow; return the flows kept (none when ``on_flow_done``
         takes them) in start order."""
-        for key, (flow, from_client) in list(self.flows.items()):
-            if from_client:
-                self._finish(flow, key[1], key[3])
+        # Every open connection finishes now, so the maps are emptied whole rather than one flow's
+        # keys at a time as _finish does (four dict keys and two fast-path counters per flow).  The
+        # flows finish in the order _finish would have taken them, each already out of the maps.
+        open_flows = [flow for flow, from_client in self.flows.values() if from_client]
+        self.flows.clear()
+        self._closed.clear()
+        self._settled_tcp.clear()
+        self._settled_udp.clear()
+        done = self.on_flow_done if self.on_flow_done is not None else self.done.append
+        for flow in open_flows:
+            flow.fast_keys = None
+            flow.release()
+            self.finished += 1
+            done(flow)
         for key, (dns_flow, from_client) in list(self.dns_flows.items()):
             if from_client:
                 self._finish(dns_flow, key[1], key[3])

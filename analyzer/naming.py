@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from analyzer.flows import PROTO_TCP, AnyFlow
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
+    """A name a connection reached.  A named tuple rather than a frozen dataclass: as immutable, and
+    a third of the cost to make (a frozen dataclass sets each field through object.__setattr__),
+    for one or more per connection."""
+
     protocol: str
     port: int
     fqdn: str | None
@@ -65,12 +68,32 @@ def protocol_of(flow: AnyFlow) -> str:
     return "QUIC" if flow.quic else "UDP"
 
 
-def targets(flow: AnyFlow) -> list[Target]:
+# The target of a flow with no name at all, per protocol and port: every DNS conversation has one,
+# and a capture holds thousands of those.  Few distinct (bounded all the same: a port scan).
+_UNNAMED: dict[tuple[str, int], tuple[Target, ...]] = {}
+MAX_UNNAMED = 4096
+
+
+def targets(flow: AnyFlow) -> tuple[Target, ...]:
     """One target per distinct name a flow reached: one for most flows, several for HTTP keep-alive."""
     proto = protocol_of(flow)
+    if proto not in ("HTTP", "HTTP-CONNECT", "SOCKS"):
+        # Named by the SNI, else by the DNS answer for the server's address, else unnamed.
+        name = clean(flow.sni)
+        if name is not None:
+            return (Target(proto, flow.sport, name, "sni", None, 1),)
+        name = clean(flow.dns_name)
+        if name is not None:
+            return (Target(proto, flow.sport, name, "dns", None, 1),)
+        key = (proto, flow.sport)
+        unnamed = _UNNAMED.get(key)
+        if unnamed is None:
+            if len(_UNNAMED) >= MAX_UNNAMED:
+                _UNNAMED.clear()
+            unnamed = _UNNAMED[key] = (Target(proto, flow.sport, None, "none", None, 1),)
+        return unnamed
     proxy = f"{flow.server}:{flow.sport}" if ":" not in flow.server else f"[{flow.server}]:{flow.sport}"
-    fallback = clean(flow.dns_name)
-    if proto in ("HTTP-CONNECT", "SOCKS"):
+    if proto != "HTTP":
         assert flow.connect_target is not None
         host, port = flow.connect_target
         name = clean(host)
@@ -80,23 +103,17 @@ def targets(flow: AnyFlow) -> list[Target]:
         # host confirms it and takes precedence as the source, a different SNI does not rename it.
         # A target given by address (SOCKS4 always) has no name of its own: the tunnelled SNI names it.
         if name is None and sni is not None:
-            return [Target(proto, port, sni, "sni", proxy, 1, address)]
+            return (Target(proto, port, sni, "sni", proxy, 1, address),)
         source = "sni" if name and sni == name else "connect" if name else "none"
-        return [Target(proto, port, name, source, proxy, 1, address)]
-    if proto == "HTTP":
-        out = []
-        for (host, port, source, via_proxy), n in flow.http_targets.items():
-            name = clean(host)
-            if name is not None:
-                out.append(Target(proto, port, name, source, proxy if via_proxy else None, n))
-            elif via_proxy:
-                out.append(Target(proto, port, None, "none", proxy, n))
-            else:
-                out.append(Target(proto, port, fallback, "dns" if fallback else "none", None, n))
-        return out
-    sni = clean(flow.sni)
-    if sni is not None:
-        return [Target(proto, flow.sport, sni, "sni", None, 1)]
-    if fallback is not None:
-        return [Target(proto, flow.sport, fallback, "dns", None, 1)]
-    return [Target(proto, flow.sport, None, "none", None, 1)]
+        return (Target(proto, port, name, source, proxy, 1, address),)
+    fallback = clean(flow.dns_name)
+    out = []
+    for (host, port, source, via_proxy), n in flow.http_targets.items():
+        name = clean(host)
+        if name is not None:
+            out.append(Target(proto, port, name, source, proxy if via_proxy else None, n))
+        elif via_proxy:
+            out.append(Target(proto, port, None, "none", proxy, n))
+        else:
+            out.append(Target(proto, port, fallback, "dns" if fallback else "none", None, n))
+    return tuple(out)

@@ -52,13 +52,15 @@ class FlowRows:
     def flow_done(self, f: AnyFlow) -> None:
         v, detail = verdict(f)
         tgts = targets(f)
-        main = tgts[0]
+        protocol, port, fqdn, source, via, _requests, _address = tgts[0]
         start = f.first_ns
         uid = f.uid
         client, cport, server, sport = f.client, f.cport, f.server, f.sport
         transport = "tcp" if f.proto == PROTO_TCP else "udp"
         c_packets, s_packets = f.c_packets, f.s_packets
         total_bytes = f.c_bytes + f.s_bytes
+        last = f.last_ns
+        hosts = f.host_headers
         # One dict literal per row, in the schema's column order (the JSON keeps it): a row is built
         # for every connection, and merging shared parts with ** cost a third of this method.
         self.flows.add(
@@ -71,19 +73,19 @@ class FlowRows:
                 "dst": server,
                 "dport": sport,
                 "transport": transport,
-                "protocol": main.protocol,
-                "port": main.port,
-                "fqdn": main.fqdn,
-                "source": main.source,
+                "protocol": protocol,
+                "port": port,
+                "fqdn": fqdn,
+                "source": source,
                 "verdict": v,
                 "detail": detail,
                 "packets": c_packets + s_packets,
                 "bytes": total_bytes,
-                "via": main.via,
-                "last_ts": f.last_ns,
+                "via": via,
+                "last_ts": last,
                 "sni": f.sni,
-                "http_host": f.host_headers[0] if f.host_headers else None,
-                "http_hosts": list(f.host_headers),
+                "http_host": hosts[0] if hosts else None,
+                "http_hosts": list(hosts) if hosts else [],
                 "requests": f.requests,
                 "http_status": f.http_status,
                 "ech": f.ech,
@@ -95,15 +97,20 @@ class FlowRows:
                 "server_payload": f.s_payload,
             },
         )
-        if main.protocol == "DNS":
+        if protocol == "DNS":
             return  # lookups are reported in the dns table, not as egress connections
         # A broadcast address never answers from itself (replies come from each host's own
         # address, another flow): an answered flow is a unicast one behind an odd MAC.
         link_broadcast = f.link_group and not s_packets
-        for i, t in enumerate(tgts):
-            if main.protocol in ("HTTP", "HTTP-CONNECT", "SOCKS"):
-                self.http.add(
-                    (start, uid, i),
+        http = self.http if protocol in ("HTTP", "HTTP-CONNECT", "SOCKS") else None
+        observations = self.observations
+        fold = self.summary.fold
+        nbytes = total_bytes  # the connection's bytes count once, with its first name
+        for i, (protocol, port, fqdn, source, via, requests, address) in enumerate(tgts):
+            key = (start, uid, i)
+            if http is not None:
+                http.add(
+                    key,
                     {
                         "ts": start,
                         "uid": uid,
@@ -112,39 +119,45 @@ class FlowRows:
                         "dst": server,
                         "dport": sport,
                         "transport": transport,
-                        "host": t.fqdn,
-                        "port": t.port,
-                        "source": t.source,
-                        "requests": t.requests,
-                        "via": t.via,
+                        "host": fqdn,
+                        "port": port,
+                        "source": source,
+                        "requests": requests,
+                        "via": via,
                     },
                 )
+            # Through a proxy the connection's own address is the proxy's (it is in via).
+            if address is None and not via:
+                address = server
             # The observations columns a log can fill too (analyzer/sources): a capture knows its client.
-            observation = {
-                "protocol": t.protocol,
-                "port": t.port,
-                "fqdn": t.fqdn,
-                # Through a proxy the connection's own address is the proxy's (it is in via).
-                "address": t.address if t.address is not None else None if t.via else server,
-                "count": t.requests,
-                "bytes": total_bytes if i == 0 else 0,
-                "verdict": v,
-                "first_seen": start,
-                "last_seen": f.last_ns,
-                "source": t.source,
-                "via": t.via,
-                "detail": detail,
-                "link_broadcast": link_broadcast,
-                "source_kind": "capture",
-                "client": client,
-                "client_port": cport,
-                "verdict_reason": None,
-                "rule": None,
-                "confirmed": None,
-                "conflict": None,
-            }
-            self.observations.add((start, uid, i), observation)
-            self.summary.add(observation, (start, uid, i))
+            observations.add(
+                key,
+                {
+                    "protocol": protocol,
+                    "port": port,
+                    "fqdn": fqdn,
+                    "address": address,
+                    "count": requests,
+                    "bytes": nbytes,
+                    "verdict": v,
+                    "first_seen": start,
+                    "last_seen": last,
+                    "source": source,
+                    "via": via,
+                    "detail": detail,
+                    "link_broadcast": link_broadcast,
+                    "source_kind": "capture",
+                    "client": client,
+                    "client_port": cport,
+                    "verdict_reason": None,
+                    "rule": None,
+                    "confirmed": None,
+                    "conflict": None,
+                },
+            )
+            # Folded from the values at hand, not read back from the row (Summarizer.fold).
+            fold(protocol, port, fqdn, address, requests, nbytes, v, start, last, source, via, detail, key)
+            nbytes = 0
 
     def held(self) -> int:
         """Rows held in memory now, across the three tables."""
@@ -156,9 +169,11 @@ def _dns_rows(engine: Engine, sink: RowSink) -> Table:
     its row is written, so the log and the rows are never both whole in memory."""
     unanswered = engine.dns.unanswered()
     entries = engine.dns.entries
+    add = sink.add
     for i, key in enumerate(sorted(entries)):
         e = entries.pop(key)
-        sink.add(
+        queries, responses = e.queries, e.responses
+        add(
             (i,),
             {
                 "qname": e.qname,
@@ -166,9 +181,9 @@ def _dns_rows(engine: Engine, sink: RowSink) -> Table:
                 "rcode": e.rcode,
                 "answers": sorted(e.answers),
                 "cname_chain": e.cname_chain or [],
-                "count": max(e.queries, e.responses),
-                "queries": e.queries,
-                "responses": e.responses,
+                "count": queries if queries >= responses else responses,  # max() without its call
+                "queries": queries,
+                "responses": responses,
                 "unanswered": unanswered.get(key, 0),
                 "servers": sorted(e.servers),
                 "service": e.service,
