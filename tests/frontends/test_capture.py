@@ -7,6 +7,7 @@ analyze`` and by tshark (the independent oracle).  Capturing needs root: elsewhe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -162,38 +163,45 @@ def test_exit_status_is_the_commands_unless_a_gate_fires(loopback: dict[str, int
     assert killed.returncode == 128 + signal.SIGTERM
 
 
-def _start(args: list[str], tmp_path: Path, pcap: Path) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _capturing(args: list[str], tmp_path: Path, pcap: Path) -> Iterator[subprocess.Popen[str]]:
     """``egress capture ARGS -w PCAP`` started, once it captures: traffic before that is not the test's.
-    The pcap is made just after the packet socket is open (scapy's import before it takes a while)."""
+    The pcap is made just after the packet socket is open (scapy's import before it takes a while).
+    A capture still running when the test ends (it failed) is killed: it would capture lo until reboot."""
     proc = subprocess.Popen([*ENTRY, *args], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
-    until(lambda: pcap.exists() or proc.poll() is not None, f"{pcap.name} made by the capture")
-    assert proc.poll() is None, proc.communicate()
-    return proc
+    try:
+        until(lambda: pcap.exists() or proc.poll() is not None, f"{pcap.name} made by the capture")
+        assert proc.poll() is None, proc.communicate()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 @needs_tshark
 def test_sigint_mid_capture_leaves_a_readable_pcap(loopback: dict[str, int], tmp_path: Path) -> None:
     pcap = tmp_path / "int.pcap"
-    proc = _start(["capture", "-i", "lo", "-w", str(pcap), *REPORT], tmp_path, pcap)
-    subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    with _capturing(["capture", "-i", "lo", "-w", str(pcap), *REPORT], tmp_path, pcap) as proc:
+        subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     doc = json.loads(out)
     assert _expected(loopback) <= _rows(doc)
     assert _tshark_count(pcap) == doc["capture"]["packets"] > 0
     # killed outright: the pcap is cut after its last flushed record, still readable
     killed = tmp_path / "kill.pcap"
-    proc = _start(["capture", "-i", "lo", "-w", str(killed)], tmp_path, killed)
-    subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
+    with _capturing(["capture", "-i", "lo", "-w", str(killed)], tmp_path, killed) as proc:
+        subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
 
-    def flushed() -> bool:  # the capture flushes every second, later on a loaded machine
-        return _expected(loopback) <= _rows(json.loads(egress("analyze", str(killed), *REPORT).stdout))
+        def flushed() -> bool:  # the capture flushes every second, later on a loaded machine
+            return _expected(loopback) <= _rows(json.loads(egress("analyze", str(killed), *REPORT).stdout))
 
-    until(flushed, "the client's connections flushed to the pcap", every=0.5)
-    proc.kill()
-    proc.wait()
+        until(flushed, "the client's connections flushed to the pcap", every=0.5)
+        proc.kill()
+        proc.wait()
     after = json.loads(egress("analyze", str(killed), *REPORT).stdout)
     assert _expected(loopback) <= _rows(after)
 
