@@ -50,6 +50,7 @@ LINKTYPE_RAW: Final = 101
 SNAPLEN: Final = 262144
 # A big kernel queue is what keeps a burst from being dropped while Python decodes a slow packet.
 RCVBUF: Final = 64 << 20
+DRAIN_MAX: Final = 65536  # packets discarded at most when a filter goes on (see drain)
 _STATS: Final = struct.Struct("=II")  # struct tpacket_stats: packets, drops (reset by each read)
 _SLL2: Final = struct.Struct("!HHIHBB8s")
 _ARPHRD_LINKTYPE: Final = {1: LINKTYPE_ETHERNET, ARPHRD_LOOPBACK: LINKTYPE_ETHERNET}
@@ -146,6 +147,25 @@ class _Socket:
         self.sock.close()
 
 
+def drain(sock: socket.socket, most: int = DRAIN_MAX) -> int:
+    """Discard what a packet socket holds: those packets came before its filter was on.  A packet socket
+    takes every frame from the moment it is made (for ``any``, Python cannot make it unbound and bind it
+    after the filter, as libpcap does), so another program's traffic got in ahead of the filter and a
+    capture with ``--filter`` showed flows the filter excludes.  Bounded: traffic the filter takes may keep
+    coming.  Returns how many were discarded."""
+    sock.setblocking(False)
+    dropped = 0
+    try:
+        while dropped < most:
+            sock.recv(1)  # one datagram; the rest of it is discarded with it
+            dropped += 1
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+    return dropped
+
+
 def _any_socket_class() -> type[Any]:
     from scapy.arch.common import compile_filter
     from scapy.arch.linux import L2ListenSocket
@@ -164,6 +184,7 @@ def _any_socket_class() -> type[Any]:
             if bpf:
                 prog = compile_filter(bpf, linktype=LINKTYPE_RAW)
                 self.ins.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, sock_fprog(prog.bf_len, prog.bf_insns))
+                drain(self.ins)
             # Timestamps from the kernel, but no PACKET_AUXDATA: scapy would insert a VLAN tag at byte
             # 12 of the frame, which for a cooked socket is inside the IP header.
             self.ins.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)

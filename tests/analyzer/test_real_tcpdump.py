@@ -17,7 +17,6 @@ import ssl
 import struct
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 
 from analyzer.pipeline import analyze
 from reports.jsondoc import document
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("tcpdump", "openssl", "curl")),
@@ -61,6 +61,16 @@ def _reset_after_client_hello() -> tuple[socket.socket, threading.Thread]:
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return listener, t
+
+
+def _rst_written(pcap: Path, port: int) -> bool:
+    """A TCP RST from ``port`` is in the pcap tcpdump is writing (``-U``: each packet as it is read)."""
+    read = subprocess.run(
+        ["tcpdump", "-r", str(pcap), "-nn", f"tcp src port {port} and tcp[tcpflags] & tcp-rst != 0"],
+        capture_output=True,
+        text=True,
+    )
+    return bool(read.stdout.strip())  # stderr may say the last record is cut: it is still being written
 
 
 def _only(ports: dict[str, int]) -> str:
@@ -110,8 +120,12 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     pcap = tmp_path / "out.pcap"
     dump = subprocess.Popen(
         # --immediate-mode: without it TPACKET_V3 holds packets in a block that SIGINT can discard.
+        # -B 65536 (KiB): immediate mode's ring has one frame of the snap length (256 KiB) per packet, 8 in
+        # the default 2 MiB, and a tcpdump short of CPU for a moment dropped the rest (under load, drops in
+        # 3 of 10 runs; once the TLS server's first flight, and the ok connection read tls-interrupted);
+        # 256 frames hold every packet of this test (no drop in 20 runs).
         # Only this test's ports: other programs on the machine talk over loopback too.
-        ["tcpdump", "-i", "any", "--immediate-mode", "-U", "-w", str(pcap), _only(ports)],
+        ["tcpdump", "-i", "any", "--immediate-mode", "-B", "65536", "-U", "-w", str(pcap), _only(ports)],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -122,7 +136,7 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
     else:
         pytest.fail("tcpdump did not start")
     try:
-        curl = ["curl", "-s", "-k", "--max-time", "5"]
+        curl = ["curl", "-s", "-k", "--max-time", "30"]  # ample for a loaded machine
         subprocess.run(
             [
                 *curl,
@@ -148,8 +162,11 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
             ],
             capture_output=True,
         )
-        reset_thread.join(5)
-        time.sleep(0.5)
+        reset_thread.join(30)
+        # tcpdump writes what it has read when SIGINT comes and drops what its ring still holds: wait until
+        # it wrote the RST that ended the last exchange (read back by tcpdump itself), everything before it
+        # in the ring is written then.  A fixed half second was too short for a tcpdump starved of CPU.
+        until(lambda: _rst_written(pcap, ports["reset"]), "tcpdump wrote the reset connection's RST", every=0.1)
     finally:
         dump.send_signal(signal.SIGINT)
         dump.wait(10)

@@ -7,13 +7,13 @@ analyze`` and by tshark (the independent oracle).  Capturing needs root: elsewhe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pytest
 from tests.support.cli import egress
 from tests.support.live import HTTP_NAME, TLS_NAME
 from tests.support.paths import ROOT
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="capturing packets needs root (CAP_NET_RAW)")
 
@@ -56,7 +57,10 @@ def loopback(tmp_path: Path) -> Iterator[dict[str, int]]:
 
 
 NS, HOST_IF, NS_IF = f"egress-t{os.getpid()}", f"egt{os.getpid() % 100000}a", f"egt{os.getpid() % 100000}b"
-HOST_ADDR, NS_ADDR = "10.203.77.1", "10.203.77.2"
+# A subnet of this test run's own, as the names are: two runs at once on one machine (CI and a developer's,
+# or parallel checkouts) must not both route 10.203.77.0/24 to their veth.
+_NET = f"10.203.{os.getpid() % 251 + 1}"
+HOST_ADDR, NS_ADDR = f"{_NET}.1", f"{_NET}.2"
 
 
 @pytest.fixture
@@ -159,31 +163,45 @@ def test_exit_status_is_the_commands_unless_a_gate_fires(loopback: dict[str, int
     assert killed.returncode == 128 + signal.SIGTERM
 
 
-def _start(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _capturing(args: list[str], tmp_path: Path, pcap: Path) -> Iterator[subprocess.Popen[str]]:
+    """``egress capture ARGS -w PCAP`` started, once it captures: traffic before that is not the test's.
+    The pcap is made just after the packet socket is open (scapy's import before it takes a while).
+    A capture still running when the test ends (it failed) is killed: it would capture lo until reboot."""
     proc = subprocess.Popen([*ENTRY, *args], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
-    time.sleep(1.5)  # scapy imported and the socket open (traffic before that is not the test's)
-    return proc
+    try:
+        until(lambda: pcap.exists() or proc.poll() is not None, f"{pcap.name} made by the capture")
+        assert proc.poll() is None, proc.communicate()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 @needs_tshark
 def test_sigint_mid_capture_leaves_a_readable_pcap(loopback: dict[str, int], tmp_path: Path) -> None:
     pcap = tmp_path / "int.pcap"
-    proc = _start(["capture", "-i", "lo", "-w", str(pcap), *REPORT], tmp_path)
-    subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    with _capturing(["capture", "-i", "lo", "-w", str(pcap), *REPORT], tmp_path, pcap) as proc:
+        subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     doc = json.loads(out)
     assert _expected(loopback) <= _rows(doc)
     assert _tshark_count(pcap) == doc["capture"]["packets"] > 0
     # killed outright: the pcap is cut after its last flushed record, still readable
     killed = tmp_path / "kill.pcap"
-    proc = _start(["capture", "-i", "lo", "-w", str(killed)], tmp_path)
-    subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
-    time.sleep(1.5)  # one flush
-    proc.kill()
-    proc.wait()
+    with _capturing(["capture", "-i", "lo", "-w", str(killed)], tmp_path, killed) as proc:
+        subprocess.run(_client("127.0.0.1", loopback), check=True, cwd=ROOT, env=ENV)
+
+        def flushed() -> bool:  # the capture flushes every second, later on a loaded machine
+            return _expected(loopback) <= _rows(json.loads(egress("analyze", str(killed), *REPORT).stdout))
+
+        until(flushed, "the client's connections flushed to the pcap", every=0.5)
+        proc.kill()
+        proc.wait()
     after = json.loads(egress("analyze", str(killed), *REPORT).stdout)
     assert _expected(loopback) <= _rows(after)
 
@@ -191,7 +209,10 @@ def test_sigint_mid_capture_leaves_a_readable_pcap(loopback: dict[str, int], tmp
 @needs_tshark
 def test_rotation_gives_whole_segments(loopback: dict[str, int], tmp_path: Path) -> None:
     pcap = tmp_path / "seg.pcap"
-    done = egress("capture", "-i", "lo", "-w", str(pcap), "--rotate", "2K", *REPORT, "--",
+    # Only the test's ports: with all of loopback, a busy machine's traffic made hundreds of 2K segments, each
+    # read twice by tshark below (a quarter of an hour under load).
+    only = " or ".join(f"port {p}" for p in loopback.values())
+    done = egress("capture", "-i", "lo", "-w", str(pcap), "--filter", only, "--rotate", "2K", *REPORT, "--",
                   *_client("127.0.0.1", loopback))  # fmt: skip
     assert done.returncode == 0, done.stderr
     segments = sorted(tmp_path.glob("seg-*.pcap"))
@@ -241,8 +262,9 @@ def test_live_view_in_tmux_renders_and_keeps_hostile_names_inert(loopback: dict[
     session = f"egress-live-{os.getpid()}"
     script = tmp_path / "run.sh"
     only = " or ".join(f"port {p}" for p in loopback.values())  # other programs use loopback too: a short screen
+    seen = tmp_path / "seen"  # made once the live view showed the name: the client ends then, not before
     command = [*ENTRY, "capture", "-i", "lo", "--filter", only, "--include-noise", "private", "--",
-               *_client("127.0.0.1", loopback, "--host", HOSTILE, "--hold", "4")]  # fmt: skip
+               *_client("127.0.0.1", loopback, "--host", HOSTILE, "--hold-until", str(seen))]  # fmt: skip
     import shlex
 
     script.write_text(f"cd {shlex.quote(str(ROOT))}; {shlex.join(command)}; echo EXIT=$?; sleep 30\n")
@@ -251,17 +273,27 @@ def test_live_view_in_tmux_renders_and_keeps_hostile_names_inert(loopback: dict[
                    check=True)  # fmt: skip
     try:
         screens = []
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
+
+        def shown(screen: str) -> bool:
+            return (
+                "capturing on lo" in screen
+                and "packets/s" in screen
+                and "dropped" in screen
+                and ("<script>\\x1b[2J" in screen)
+            )
+
+        def exited() -> bool:
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", session], capture_output=True,
                                     text=True).stdout  # fmt: skip
             screens.append(screen)
-            if "EXIT=" in screen:
-                break
+            if shown(screen):
+                seen.touch()
+            return "EXIT=" in screen
+
+        until(exited, "the capture's exit in the terminal", timeout=120, every=0.5)
         live = [s for s in screens if "capturing on lo" in s]
         assert live, screens[-1]
-        assert any("packets/s" in s and "dropped" in s and "<script>\\x1b[2J" in s for s in live)
+        assert any(shown(s) for s in live)
         final = screens[-1]
         assert "EXIT=0" in final
         assert "Egress summary" in final and "<script>\\x1b[2J" in final
@@ -285,23 +317,26 @@ def test_ctrl_c_in_a_terminal_stops_command_and_capture(loopback: dict[str, int]
     only = " or ".join(f"port {p}" for p in loopback.values())
     command = [*ENTRY, "capture", "-i", "lo", "-w", str(pcap), "--filter", only, "--no-live", "-f", "json",
                "-o", str(tmp_path / "r.json"), "--include-noise", "private", "--", "sh", "-c",
-               f"{shlex.join(_client('127.0.0.1', loopback))}; exec sleep 60"]  # fmt: skip
+               f"{shlex.join(_client('127.0.0.1', loopback))} && echo CLIENT-DONE; exec sleep 60"]  # fmt: skip
     script = tmp_path / "run.sh"
     script.write_text(f"cd {shlex.quote(str(ROOT))}; {shlex.join(command)}; echo EXIT=$?; sleep 30\n")
     # bash, not sh: it goes on with the script when its child exits by itself after a Ctrl-C
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-e", f"PYTHONPATH={ROOT}", "bash", str(script)],
                    check=True)  # fmt: skip
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
     try:
-        time.sleep(6)  # started, and the client done
+        until(lambda: "CLIENT-DONE" in screen(), "the client done, the capture still running", timeout=120)
         subprocess.run(["tmux", "send-keys", "-t", session, "C-c"], check=True)
-        screen = ""
-        for _ in range(60):
-            time.sleep(0.5)
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                                    text=True).stdout  # fmt: skip
-            if "EXIT=" in screen:
-                break
-        assert "EXIT=130" in screen, screen
+
+        def exit_shown() -> str:
+            shown = screen()
+            return shown if "EXIT=" in shown else ""
+
+        final = until(exit_shown, "the exit status shown", timeout=120)
+        assert "EXIT=130" in final, final
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     doc = json.loads((tmp_path / "r.json").read_text())

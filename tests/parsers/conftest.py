@@ -141,3 +141,19 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"shared capture corpus not present at {CORPUS}")
     return CORPUS
+
+
+_LAST_IN_MODULE = "test_corpus.py::test_enough_of_the_corpus_was_compared"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The corpus tally sums what the per-capture tests of its module compared: it runs after the last of
+    them whatever order a plugin gave (pytest-randomly, say), not only in file order."""
+    tally = [i for i in items if i.nodeid.endswith(_LAST_IN_MODULE)]
+    if not tally:
+        return
+    module = tally[0].nodeid.split("::")[0]
+    rest = [i for i in items if i not in tally]
+    last = max((n for n, i in enumerate(rest) if i.nodeid.split("::")[0] == module), default=len(rest) - 1)
+    items[:] = [*rest[: last + 1], *tally, *rest[last + 1 :]]

@@ -4,7 +4,8 @@
 self-signed certificate made with ``cryptography``), a UDP echo, and finds a port nobody listens on;
 it prints the ports as one JSON line and serves until killed.  ``python -m tests.support.live client
 ADDR PORTS`` talks to each once: an HTTP GET with a Host header, a TLS handshake with an SNI, a
-connection to the closed port (the kernel answers RST) and a UDP datagram echoed back.
+connection to the closed port (the kernel answers RST) and a UDP datagram echoed back; then it stays
+``--hold`` seconds, or until the file ``--hold-until`` exists (a test's signal that it saw what it waited for).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 HTTP_NAME = "web.egress-live.test"
+HOLD_UNTIL_S = 120.0  # --hold-until's bound: a test that never creates the file still ends
+TIMEOUT_S = 30.0  # each exchange's socket timeout: ample on a loaded machine, and nothing when it is quick
 TLS_NAME = "tls.egress-live.test"
 
 
@@ -90,8 +93,8 @@ def serve(addr: str, folder: Path) -> None:
         time.sleep(3600)
 
 
-def client(addr: str, ports: dict[str, int], host: str, hold: float, code: int) -> int:
-    with socket.create_connection((addr, ports["http"]), timeout=5) as s:
+def client(addr: str, ports: dict[str, int], host: str, hold: float, code: int, hold_until: Path | None = None) -> int:
+    with socket.create_connection((addr, ports["http"]), timeout=TIMEOUT_S) as s:
         s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("utf-8", "surrogateescape"))
         while s.recv(4096):
             pass
@@ -99,19 +102,23 @@ def client(addr: str, ports: dict[str, int], host: str, hold: float, code: int) 
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     with (
-        socket.create_connection((addr, ports["tls"]), timeout=5) as raw,
+        socket.create_connection((addr, ports["tls"]), timeout=TIMEOUT_S) as raw,
         ctx.wrap_socket(raw, server_hostname=TLS_NAME) as s,
     ):
         s.sendall(f"GET / HTTP/1.1\r\nHost: {TLS_NAME}\r\nConnection: close\r\n\r\n".encode())
         while s.recv(4096):
             pass
     with contextlib.suppress(ConnectionRefusedError):
-        socket.create_connection((addr, ports["closed"]), timeout=5).close()
+        socket.create_connection((addr, ports["closed"]), timeout=TIMEOUT_S).close()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.settimeout(5)
+        u.settimeout(TIMEOUT_S)
         u.sendto(b"ping", (addr, ports["udp"]))
         assert u.recvfrom(2048)[0] == b"ping"
     time.sleep(hold)
+    if hold_until is not None:  # until the test has seen what it watches for while the command still runs
+        deadline = time.monotonic() + HOLD_UNTIL_S
+        while not hold_until.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
     return code
 
 
@@ -127,11 +134,12 @@ def main() -> None:
     c.add_argument("--host", default=HTTP_NAME)
     c.add_argument("--hold", type=float, default=0.0)
     c.add_argument("--exit", type=int, default=0)
+    c.add_argument("--hold-until", type=Path, default=None, help="after the traffic, wait until this file exists")
     a = p.parse_args()
     if a.cmd == "serve":
         serve(a.addr, a.folder)
     else:
-        sys.exit(client(a.addr, json.loads(a.ports), a.host, a.hold, a.exit))
+        sys.exit(client(a.addr, json.loads(a.ports), a.host, a.hold, a.exit, a.hold_until))
 
 
 if __name__ == "__main__":

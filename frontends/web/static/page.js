@@ -66,9 +66,11 @@
       showLogin("That token is not accepted here.");
       return;
     }
+    // The allowlists are in the list before the page shows it: a choice made at once is never overwritten
+    // by the server's default arriving a moment later.
+    fillAllowlists(await r.json());
     $("login").hidden = true;
     $("app").hidden = false;
-    fillAllowlists(await r.json());
     await loadHistory();
   }
 
@@ -95,12 +97,18 @@
     if (lists.server.length === 1) { select.value = lists.server[0]; }
   }
 
+  // Loads overlap (sign-in, then an upload that ends quickly): only the newest one's answer is shown, and
+  // it replaces the rows in one step, so two answers never mix or show an older list over a newer one.
+  var historyAsked = 0;
+
   async function loadHistory() {
+    var asked = ++historyAsked;
     var r = await api(API + "/captures");
     if (!r.ok) { return; }
-    var rows = $("history-rows");
-    rows.textContent = "";
-    (await r.json()).captures.forEach(function (c) {
+    var captures = (await r.json()).captures;
+    if (asked !== historyAsked) { return; }
+    var rows = [];
+    captures.forEach(function (c) {
       var tr = el("tr", null, c.status === "failed" ? "failed" : "");
       tr.appendChild(el("td", c.name, "name"));
       tr.appendChild(el("td", new Date(c.created * 1000).toLocaleString()));
@@ -116,8 +124,9 @@
         td.appendChild(b);
       }
       tr.appendChild(td);
-      rows.appendChild(tr);
+      rows.push(tr);
     });
+    $("history-rows").replaceChildren.apply($("history-rows"), rows);
   }
 
   // An allowlist file of one's own goes up first; its id is what the capture upload names.

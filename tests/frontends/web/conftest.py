@@ -122,6 +122,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Every wait of the page tests (actions, wait_for_selector, expect): a CI runner with 2 cores under the whole
+# suite is slow at times, and a deadline is free when the page is quick (Playwright's defaults: 30 s, 5 s).
+PAGE_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +132,7 @@ def chromium() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium not installed (.ci/browser-deps installs it)")
+    sync_api.expect.set_options(timeout=PAGE_TIMEOUT_MS)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -143,6 +147,7 @@ class Watched:
 
     def __init__(self, browser: Any, downloads: Path) -> None:
         self.context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+        self.context.set_default_timeout(PAGE_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []

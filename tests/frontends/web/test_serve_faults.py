@@ -17,6 +17,7 @@ from frontends.web.worker import DELAY_ENV, EXIT_ENV
 from reports import jsondoc
 from tests.frontends.web.conftest import TOKEN_A, Server, copy_capture, wait_done
 from tests.support.paths import CAPTURES, SUNBEAM
+from tests.support.waiting import until
 
 # 20 different fixture captures, so that no upload is answered from another's analysis.
 TWENTY = sorted(p for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng", ".gz"))[:20]
@@ -51,18 +52,17 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing(server: Server) -> No
             ).encode()
             + data[: len(data) // 2]
         )
-        time.sleep(0.5)  # the server has the first half and is waiting for more
-        assert any(f.startswith("tmp/") for f in server.files())  # written as it came, under a temporary name
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and server.files() != before:
-        time.sleep(0.1)
-    assert server.files() == before
+        # The server has the first half and is waiting for more: written as it came, under a temporary name.
+        until(lambda: any(f.startswith("tmp/") for f in server.files()), "the first half in a file under tmp/")
+    until(lambda: server.files() == before, "the cut upload's temporary file removed")
     with server.client() as c:
         assert all(x["name"] != "cut.pcap" for x in c.get("/api/v1/captures").json()["captures"])
 
 
 def test_a_server_killed_mid_analysis_finishes_the_job_after_a_restart(tmp_path: Path) -> None:
-    srv = Server(tmp_path, "--workers", "1", env={DELAY_ENV: "3"})
+    # The worker sleeps far longer than the test waits for it to die: an orphan that outlived the server
+    # would still be there when the wait below gives up, never mistaken for one that died with it.
+    srv = Server(tmp_path, "--workers", "1", env={DELAY_ENV: "180"})
     try:
         local = copy_capture(SUNBEAM, tmp_path)
         with srv.client() as c:
@@ -74,9 +74,10 @@ def test_a_server_killed_mid_analysis_finishes_the_job_after_a_restart(tmp_path:
         workers = srv.workers()
         assert workers
         srv.kill()
-        time.sleep(0.5)
-        for pid in workers:  # the workers died with the server: no orphan finishes the job behind its back
-            assert not Path(f"/proc/{pid}").exists() or _zombie(pid), pid
+        # The workers die with the server (the kernel signals them as it exits): no orphan finishes the job
+        # behind its back.  Dying takes a moment, longer on a loaded machine: wait for it, not a fixed time.
+        until(lambda: all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in workers),
+              f"the server's children {workers} gone")  # fmt: skip
         srv.env = {}
         srv.start()
         with srv.client() as c:
@@ -85,6 +86,15 @@ def test_a_server_killed_mid_analysis_finishes_the_job_after_a_restart(tmp_path:
             assert c.get(sent["report_url"]).text == jsondoc.render(analyze(SUNBEAM, name=local.name))
     finally:
         srv.stop()
+
+
+def _cmdline(pid: int) -> bytes:
+    """A child's command line; empty once it has exited (a zombie's is empty too): the list of children
+    is read before their command lines, and one of the broken pool's may be reaped in between."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _zombie(pid: int) -> bool:
@@ -226,7 +236,7 @@ def test_a_worker_that_dies_fails_its_job_in_one_line_and_the_pool_goes_on(tmp_p
             while c.get(sent["status_url"]).json()["status"] != "running":
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            workers = [p for p in srv.workers() if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            workers = [p for p in srv.workers() if b"spawn_main" in _cmdline(p)]
             assert len(workers) == 1
             os.kill(workers[0], signal.SIGKILL)
             state = wait_done(c, sent["status_url"])
