@@ -260,8 +260,8 @@ def parse_message(buf: bytes) -> DnsMessage:
     first: str | None = None  # the first question's name when it lies in place at offset 12
     zero = buf.find(0, 12, end) if qd else -1
     if zero >= 0:
-        # _in_place_name written out for the first question: a call less per message (2% of the
-        # DNS path), the cache lookup here, a miss decoded by the same function it calls.
+        # _in_place_name written out for the first question, a call less per message: the cache
+        # lookup here, a miss decoded by the function it calls.
         wire = buf[12 : zero + 1]
         first = _NAME_TEXT.get(wire)
         if first is not None:
