@@ -8,6 +8,7 @@ recently before the connection started.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from analyzer.smallset import Values
 from analyzer.smallset import add as _with
@@ -47,6 +48,31 @@ class DnsEntry:
     last_seen: int = 0
 
 
+class FlowEnds(Protocol):
+    """What the log reads of a flow: a Flow, a DnsFlow, or :class:`_Ends`."""
+
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def cport(self) -> int: ...
+    @property
+    def server(self) -> str: ...
+
+
+class _Ends:
+    """A flow's ends and service given one by one (:meth:`DnsLog.add`)."""
+
+    __slots__ = ("client", "cport", "server", "service")
+
+    def __init__(self, service: str, client: str, cport: int, server: str) -> None:
+        self.service = service
+        self.client = client
+        self.cport = cport
+        self.server = server
+
+
 class DnsLog:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str, str], DnsEntry] = {}
@@ -73,9 +99,16 @@ class DnsLog:
         server: str,
     ) -> None:
         """Record one message; ``client``/``server`` are the flow's ends (not the packet's)."""
+        self.flow_message(_Ends(service, client, cport, server), msg, ts_ns)
+
+    def flow_message(self, flow: FlowEnds, msg: DnsMessage, ts_ns: int) -> None:
+        """Record one message of ``flow`` (a DNS sink, :data:`analyzer.flows.DnsSink`): :meth:`add`
+        with the flow's ends and service read here, so the engine hands a message over in one call."""
         questions = msg.questions
         if not questions:
             return
+        service = flow.service or "dns"
+        server = flow.server
         is_response = msg.is_response
         # mDNS and LLMNR put several questions in one message; unicast DNS has one.
         if len(questions) > 1:
@@ -102,7 +135,7 @@ class DnsLog:
                 entry.last_seen = ts_ns
             if server not in entry.servers:
                 entry.servers = _with(entry.servers, server)
-        pkey = (client, cport, server, msg.id)
+        pkey = (flow.client, flow.cport, server, msg.id)
         if not is_response:
             entry.queries += 1
             if len(self._pending) < MAX_PENDING_QUERIES:
@@ -112,9 +145,11 @@ class DnsLog:
         entry.responses += 1
         entry.rcode = RCODE_NAMES.get(msg.rcode) or rcode_name(msg.rcode)
         # Follow the CNAME chain from the question; answers for other owners are not ours.  Most
-        # answers are addresses of the question's own name: those go in a plain list, and the maps
-        # of aliases and of other owners' addresses are made only when an answer needs them.
-        own: list[str] = []
+        # answers are addresses of the question's own name: those name their address at once, and the
+        # maps of aliases and of other owners' addresses are made only when an answer needs them (the
+        # chain's addresses go in after the loop, after every own one, as when both waited for it).
+        name_connections = service == "dns"  # mDNS and LLMNR answers name no connection
+        address_names = self.address_names
         cnames: dict[str, str] | None = None
         addrs: dict[str, list[str]] | None = None
         for rr in msg.answers:
@@ -133,31 +168,29 @@ class DnsLog:
                 # normalize it again.
                 owner = qname if rr.name == q.name else normalize_name(rr.name)
                 if owner == qname:
-                    own.append(value)
+                    if name_connections and (value in address_names or len(address_names) < MAX_ADDRESSES):
+                        address_names[value] = qname
                 else:
                     if addrs is None:
                         addrs = {}
                     addrs.setdefault(owner, []).append(value)
-                entry.answers = _with(entry.answers, f"{'A' if rtype == TYPE_A else 'AAAA'}={value}")
+                text = f"A={value}" if rtype == TYPE_A else f"AAAA={value}"
+                if text not in entry.answers:  # _with's own first test, spared its call when repeated
+                    entry.answers = _with(entry.answers, text)
+        if cnames is None:
+            return  # no chain: no other owner's address is ours
         chain = []
-        if cnames is not None:
-            name = qname
-            seen = {name}
-            while name in cnames:
-                name = cnames[name]
-                if name in seen:  # CNAME loop in a hostile answer
-                    break
-                seen.add(name)
-                chain.append(name)
-            if chain and not entry.cname_chain:
-                entry.cname_chain = chain
-        if service != "dns":
-            return  # mDNS and LLMNR answers name no connection
-        address_names = self.address_names
-        for addr in own:
-            if addr in address_names or len(address_names) < MAX_ADDRESSES:
-                address_names[addr] = qname
-        if addrs is not None:
+        name = qname
+        seen = {name}
+        while name in cnames:
+            name = cnames[name]
+            if name in seen:  # CNAME loop in a hostile answer
+                break
+            seen.add(name)
+            chain.append(name)
+        if chain and not entry.cname_chain:
+            entry.cname_chain = chain
+        if name_connections and addrs is not None:
             for owner in chain:
                 for addr in addrs.get(owner, ()):
                     if addr in address_names or len(address_names) < MAX_ADDRESSES:

@@ -158,6 +158,12 @@ def _in_place_name(buf: bytes, pos: int, end: int) -> tuple[str, int] | None:
     text = _NAME_TEXT.get(wire)
     if text is not None:
         return text, zero + 1
+    return _decode_in_place(buf, pos, end, zero, wire)
+
+
+def _decode_in_place(buf: bytes, pos: int, end: int, zero: int, wire: bytes) -> tuple[str, int] | None:
+    """:func:`_in_place_name` past a cache miss: ``zero`` is the first zero octet from ``pos``,
+    ``wire`` the bytes from ``pos`` through it."""
     labels: list[bytes] = []
     p = pos
     while p < end:
@@ -252,6 +258,25 @@ def parse_message(buf: bytes) -> DnsMessage:
     pos = 12
     questions = []
     first: str | None = None  # the first question's name when it lies in place at offset 12
+    zero = buf.find(0, 12, end) if qd else -1
+    if zero >= 0:
+        # _in_place_name written out for the first question, a call less per message: the cache
+        # lookup here, a miss decoded by the function it calls.
+        wire = buf[12 : zero + 1]
+        first = _NAME_TEXT.get(wire)
+        if first is not None:
+            pos = zero + 1
+        else:
+            in_place = _decode_in_place(buf, 12, end, zero, wire)
+            if in_place is not None:
+                first, pos = in_place
+        if first is not None:  # else the loop below reads it, from offset 12, as any other
+            if pos + 4 > end:
+                raise ParseError("question cut short", "dns")
+            qtype, qclass = _QTAIL.unpack_from(buf, pos)
+            pos += 4
+            questions.append(Question(first, qtype, qclass))
+            qd -= 1
     for _ in range(qd):
         hit = _in_place_name(buf, pos, end)
         if hit is None:

@@ -449,3 +449,27 @@ def test_header_cut_short() -> None:
     for i in range(12):
         with pytest.raises(ParseError):
             parse_message(VALID["query-a"][:i])
+
+
+def test_first_question_not_in_place_is_walked() -> None:
+    # The first question's name is a label then a pointer back into the header, whose ID spells the
+    # label "a" and whose flags' high octet ends the name: not in place, so the walk reads it, and the
+    # answer owned by a pointer to offset 12 is read by the walk too (no in-place name to reuse).
+    q = question(labels(b"x", end=ptr(0)))
+    buf = header(ident=0x0161, flags=0x0080, an=1) + q + rr(ptr(12), 1, b"\x0a\x00\x00\x01")
+    for _ in range(2):  # the second time past the name cache, which must not hold this name
+        msg = parse_message(buf)
+        assert [(x.name, x.qtype) for x in msg.questions] == [("x.a", 1)]
+        assert [(r.name, r.value) for r in msg.answers] == [("x.a", "10.0.0.1")]
+        assert msg.size == len(buf)
+
+
+def test_zero_octet_inside_a_first_question_label() -> None:
+    # The first zero octet ends no name here (it is inside the label "a\0b"): the in-place read goes
+    # on to the real end, and the cache, keyed on the bytes up to the first zero octet, keeps nothing.
+    buf = header(qd=2, flags=0x0100) + question(labels(b"a\x00b", b"example")) + question(labels(b"a"), qtype=28)
+    for _ in range(2):
+        msg = parse_message(buf)
+        assert [(x.name, x.qtype) for x in msg.questions] == [("a\\000b.example", 1), ("a", 28)]
+        assert msg.size == len(buf)
+    assert b"\x03a\x00" not in dns._NAME_TEXT
