@@ -226,14 +226,12 @@ def _hand_over_ipv4(
         ip = d + ipoff
         if proto == 6 and total >= 40:
             # TCP with a header the decoder takes: the engine's TCP step straight from the bytes.
-            hlen = (buf[ip + 32] >> 4) << 2
+            sport, dport, seq, off, flags = _TCP_HEAD.unpack_from(buf, ip + 20)
+            hlen = (off >> 4) << 2
             if 20 <= hlen <= total - 20:
-                sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(buf, ip + 20)
-                group = link_group(linktype, buf, d)
                 payload = buf[ip + 20 + hlen : ip + total]
-                engine.tcp4(
-                    index, ts, wirelen, linktype, group, key[:4], key[4:8], sport, dport, seq, buf[ip + 33], payload
-                )
+                # The engine reads the link header (link_group) only if the segment opens a flow.
+                engine.tcp4(index, ts, wirelen, linktype, buf, d, key[:4], key[4:8], sport, dport, seq, flags, payload)
                 return
         elif proto == 17 and total >= 28:
             # UDP whose length field the decoder takes as it is (a DNS query or answer, mostly).
@@ -251,7 +249,8 @@ def _hand_over_ipv4(
 
 
 _NOT_COUNTED: tuple[None, int] = (None, 0)
-_TCP_PORTS_SEQ = struct.Struct("!HHI")  # source port, destination port, sequence number
+# Source port, destination port, sequence number, data offset, flags: the TCP header in one read.
+_TCP_HEAD = struct.Struct("!HHI4xBB")
 _UDP_HEAD = struct.Struct("!HHH")  # source port, destination port, length
 
 
