@@ -486,6 +486,7 @@ def run_pcapng(
                     layout.ipoff,
                 )
                 tpids, tagged = layout.tags.tpids, layout.tags.lookup
+                last_if = -1  # the interface whose layout is unpacked below: none yet for this layout
             epb = False
             if pos + epb_size <= n:
                 (
@@ -534,8 +535,12 @@ def run_pcapng(
                 continue
             if pos + blen > n:
                 break
-            linktype, kind, typeoff, ipoff_i, same, mul, div, offset = interfaces[if_id]
-            ts = ((ts_hi << 32) | ts_lo) * mul // div + offset
+            if if_id != last_if:  # a capture's packets nearly all come from one interface: unpack its layout once
+                linktype, kind, typeoff, ipoff_i, same, mul, div, offset = interfaces[if_id]
+                last_if = if_id
+            # Without the floor division when it divides by one (µs and ns resolutions): 4 % of the
+            # loop's time on a bulk pcapng.
+            ts = ((ts_hi << 32) | ts_lo) * mul + offset if div == 1 else ((ts_hi << 32) | ts_lo) * mul // div + offset
             if not TS_MIN <= ts <= TS_MAX:
                 ts = reader.clamp_timestamp(ts, index + 1)
             d = pos + epb_header
