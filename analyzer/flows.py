@@ -234,17 +234,7 @@ class Flow:
         on_error: ErrorSink,
         on_dns: DnsSink,
     ) -> None:
-        # _count, inline: this runs for every TCP packet the fast path hands over (5 per short connection).
-        if ts > self.last_ns:
-            self.last_ns = ts
-        if from_client:
-            self.c_packets += 1
-            self.c_bytes += wirelen
-            self.c_payload += len(payload)
-        else:
-            self.s_packets += 1
-            self.s_bytes += wirelen
-            self.s_payload += len(payload)
+        self._count(from_client, wirelen, len(payload), ts)
         if flags & TCP_SYN:
             if from_client and not flags & TCP_ACK:
                 self.syn_count += 1
