@@ -24,23 +24,13 @@ import pytest
 
 from analyzer.pipeline import analyze
 from reports.jsondoc import document
+from tests.support.live import OkHandler
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("tcpdump", "openssl", "curl")),
     reason="needs root, tcpdump, openssl and curl",
 )
-
-
-class _Ok(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 def _serve(server: http.server.ThreadingHTTPServer) -> None:
@@ -100,11 +90,11 @@ def capture(tmp_path: Path) -> Iterator[tuple[Path, dict[str, int]]]:
         check=True,
         capture_output=True,
     )
-    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OkHandler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert), str(key))
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
-    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OkHandler)
     _serve(tls)
     _serve(plain)
     resetter, reset_thread = _reset_after_client_hello()

@@ -56,7 +56,9 @@ def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class _Ok(http.server.BaseHTTPRequestHandler):
+class OkHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with ``ok``, quietly: the servers the capture tests reach."""
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "2")
@@ -69,8 +71,8 @@ class _Ok(http.server.BaseHTTPRequestHandler):
 
 def serve(addr: str, folder: Path) -> None:
     cert, key = self_signed(folder, TLS_NAME)
-    plain = http.server.ThreadingHTTPServer((addr, 0), _Ok)
-    tls = http.server.ThreadingHTTPServer((addr, 0), _Ok)
+    plain = http.server.ThreadingHTTPServer((addr, 0), OkHandler)
+    tls = http.server.ThreadingHTTPServer((addr, 0), OkHandler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert), str(key))
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
