@@ -32,7 +32,12 @@ from parsers.framing import (
     pcap_record_struct,
 )
 
-CHUNK = 1 << 20
+# How much is read at a time.  64 KiB windows keep each read, and the window built from it, below
+# glibc's 128 KiB threshold for big blocks: with 1 MiB the allocator handed every freed window back
+# to the kernel and faulted the next one in again, 0.28 s of system time on a 538 MB capture (0.05 s
+# at 64 KiB); the whole run went from 0.77 to 0.56 s on the 20 % tagged bulk pcapng and from 0.68 to
+# 0.67 s on the handshake capture (min of 4, interleaved).
+CHUNK = 1 << 16
 # What a timestamp may be: nanoseconds in a signed 64-bit integer (1677 to 2262), as Arrow and
 # Parquet store them.  pcap cannot leave that range; a pcapng if_tsresol or if_tsoffset can.
 TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1
