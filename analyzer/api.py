@@ -338,14 +338,15 @@ def analyze_many(
         return [_one(p, allowlist, options) for p in paths]
     from concurrent.futures import ProcessPoolExecutor  # here: multiprocessing is start-up cost for one capture
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from analyzer.pipeline import tune_gc_for_batch_run
+
+    # The workers are batch processes of their own; the caller's process is left as it is (a
+    # library caller may be a server: tune_gc_for_batch_run is for processes that exit after it).
+    with ProcessPoolExecutor(max_workers=workers, initializer=tune_gc_for_batch_run) as pool:
         return list(pool.map(_one, paths, repeat(allowlist), repeat(options)))
 
 
 def _one(path: str, allowlist: Allowlist | None, options: Options) -> BatchItem:
-    from analyzer.pipeline import tune_gc_for_batch_run
-
-    tune_gc_for_batch_run()
     try:
         return BatchItem(path, analyze(path, allowlist=allowlist, options=options), None)
     except InputError as exc:

@@ -120,6 +120,9 @@ def nightly_command(
             raise cli._fail(f"--fail-on {gate} needs --allowlist")
     options = cli._options(dialect, internal_domain, None, jobs)
     rules = cli._read_allowlist(allowlist, allowlist_format)
+    from analyzer.pipeline import tune_gc_for_batch_run
+
+    tune_gc_for_batch_run()  # a batch process: it exits when the night is stored
     with cli._input_errors():
         report = nightly(
             captures,

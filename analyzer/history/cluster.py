@@ -52,8 +52,30 @@ def connect(scheduler: str, allowlist: Allowlist | None, options: Options) -> It
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
+        _stop_failed_client(exc, Client)
         raise InputError(f"--scheduler {scheduler}: cannot connect ({str(exc).splitlines()[0]})") from None
     try:
         yield DaskRun(client, allowlist, options)
     finally:
         client.close()  # type: ignore[no-untyped-call]
+
+
+def _stop_failed_client(exc: BaseException, client_type: type) -> None:
+    """Stop the IO-loop thread of a ``Client`` whose constructor failed to connect.
+
+    distributed (2026.8) starts that thread before it connects and, when the connection fails,
+    leaves it running: the half-made client is marked closed, so its ``close()`` returns at once,
+    and the running loop keeps the client alive.  Each failed attempt would leave a thread and an
+    event loop for the life of the process (a web worker or a test session, which then saw that
+    loop's garbage in its own measurements).  The caller never gets the client; the constructor's
+    frame in the traceback still holds it as ``self``.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        client = tb.tb_frame.f_locals.get("self")
+        if isinstance(client, client_type):
+            runner = getattr(client, "_loop_runner", None)
+            if runner is not None:
+                runner.stop()
+            return
+        tb = tb.tb_next

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,6 +96,14 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path: Path, monkeypatch: pytes
     from analyzer.history import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")  # the refusal is immediate; do not retry for 20 s
+    loops_before = _io_loops()
     with pytest.raises(InputError, match=r"--scheduler tcp://127.0.0.1:9: cannot connect"):
         nightly([nights.host_b(nights.NIGHT1, tmp_path / "c" / "out.pcap")], history=tmp_path / "h",
                 night=nights.NIGHT1, executor="dask", scheduler="tcp://127.0.0.1:9")  # fmt: skip
+    # The failed client's IO-loop thread is stopped, not left running for the rest of the process.
+    assert _io_loops() <= loops_before
+
+
+def _io_loops() -> set[threading.Thread]:
+    """distributed's event-loop threads alive now (each started by a client or a cluster)."""
+    return {t for t in threading.enumerate() if t.name == "IO loop" and t.is_alive()}
