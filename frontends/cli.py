@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+
+if __name__ == "__main__":
+    # `python -m frontends.cli` (where the `egress` script is not on PATH): run this module under its
+    # own name.  Run as __main__ it would be a second copy, and the subcommand modules that import
+    # frontends.cli would meet a half-initialised module.
+    import importlib
+
+    sys.exit(importlib.import_module("frontends.cli").main())
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum

@@ -211,3 +211,20 @@ def test_a_file_name_with_terminal_escapes_is_inert_in_every_error_line(tmp_path
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("egress: error: ")
     assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
     assert "\\x1b]0;pwned\\x07\\x1b[2Jout.pcap" in proc.stderr
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    """`python -m frontends.cli`, for a machine where the egress script is not on PATH: every
+    subcommand is there, and a run gives the same exit code as the script."""
+    root = Path(__file__).resolve().parents[2]
+    help_text = subprocess.run(
+        [sys.executable, "-m", "frontends.cli", "--help"], capture_output=True, text=True, cwd=root, timeout=120
+    )
+    assert help_text.returncode == 0, help_text.stderr
+    for command in ("analyze", "serve", "nightly", "drift", "capture"):
+        assert command in help_text.stdout
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"not a capture at all")
+    command = [sys.executable, "-m", "frontends.cli", "analyze", str(junk)]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=120)
+    assert run.returncode == 2 and "junk.pcap" in run.stderr
