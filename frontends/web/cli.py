@@ -18,7 +18,9 @@ def serve(
         Path, typer.Option("--token-file", help="Bearer tokens, one per line (at least 16 characters each).")
     ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0: a free one, printed when the server starts.")
+    ] = 8080,
     max_upload: Annotated[str, typer.Option("--max-upload", help="Largest capture accepted: 8G, 512M, ...")] = "8G",
     workers: Annotated[
         int | None, typer.Option("--workers", help="Analyses running at once, one process each (default: all cores).")
@@ -45,12 +47,12 @@ def serve(
     Example: egress serve --data /srv/egress --token-file tokens.txt --allowlist microstack=request.md
     """
     from frontends.cli import _input_errors
+    from frontends.web.server import listen, run
 
     with _input_errors():
         config = _config(data, token_file, max_upload, workers, allowlist, retention_days, history, disk_reserve)
-    from frontends.web.server import run
-
-    run(config, host, port)
+        sock = listen(host, port)  # a port that cannot be had: one line and exit 2, before anything starts
+    run(config, sock)
 
 
 def _config(

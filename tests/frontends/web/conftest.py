@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +21,6 @@ from tests.support.paths import REPLAY, ROOT
 TOKEN_A = "token-alice-0123456789abcdef"
 TOKEN_B = "token-bob-fedcba9876543210xyz"
 ALLOWLIST = REPLAY / "sunbeam.allowlist.md"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bearer(token: str = TOKEN_A) -> dict[str, str]:
@@ -48,20 +42,28 @@ class Server:
         self.start()
 
     def start(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # --port 0: the server takes a free port and prints it, so no other process can take it first.
         cmd = [
             sys.executable, "-c", "from frontends.cli import main; main()", "serve",
-            "--data", str(self.data), "--token-file", str(self.tokens), "--port", str(self.port),
+            "--data", str(self.data), "--token-file", str(self.tokens), "--port", "0",
             "--allowlist", f"sunbeam={ALLOWLIST}", *self.args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        logged = self.log.stat().st_size if self.log.exists() else 0  # a restart appends to the same log
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
+        port = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"egress serve exited {self.proc.returncode}: {self.log.read_text()}")
+            if port is None:
+                port = re.search(rb"^egress serve: http://127\.0\.0\.1:(\d+)/", self.log.read_bytes()[logged:], re.M)
+                if port is None:
+                    time.sleep(0.05)
+                    continue
+                self.port = int(port.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
             try:
                 if httpx.get(self.url + "/", timeout=1).status_code == 200:
                     return
