@@ -30,7 +30,7 @@ def tracked(suffixes: tuple[str, ...]) -> set[str]:
 
 def test_wheel_holds_every_module_and_page_file(tmp_path: Path) -> None:
     source = tmp_path / "source"
-    for name in ("pyproject.toml", "README.md", *tracked(("",))):
+    for name in ("pyproject.toml", "README.md", "LICENSE", *tracked(("",))):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     subprocess.run(
@@ -57,3 +57,9 @@ def test_wheel_holds_every_module_and_page_file(tmp_path: Path) -> None:
     # nothing but the four layers and the metadata: no tests, fixtures or bench scripts in what users install
     stray = {n for n in names if not n.startswith(LAYERS) and ".dist-info/" not in n}
     assert sorted(stray) == []
+    # The licence the metadata names (Apache-2.0), as its text: what a redistributor must pass on.
+    (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    text = zipfile.ZipFile(wheel).read(licence).decode()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
