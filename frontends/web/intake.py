@@ -50,9 +50,11 @@ def hash_file(path: Path, upto: int) -> hashlib._Hash:
 class Sink:
     """Appends to an open file with a running hash; ``head`` sniffed before anything is written.
 
-    ``room``: (folder, reserve) for a body of unknown length (chunked): each block is written only
-    while the folder's disk keeps ``reserve`` bytes free after it, else 507 and the caller removes
-    what was written.  A declared length was checked whole before the first byte (:func:`check_room`).
+    ``room``: (folder, reserve): each block is written only while the folder's disk keeps ``reserve``
+    bytes free after it, else 507.  For a body of unknown length (chunked) the caller then removes
+    what was written; a resumable upload keeps it.  A declared length was checked whole before the
+    first byte (:func:`check_room`); a resumable upload checks each block as well, since other
+    uploads may take that room between its creation and its PATCHes.
     """
 
     def __init__(

@@ -166,6 +166,7 @@ def openapi() -> dict[str, Any]:
                         "204": {"description": "Upload-Offset; when whole, Egress-Capture-Id and Egress-Status-Url"},
                         "409": _error("Upload-Offset is not the server's offset, or another PATCH is running"),
                         "415": _error("not a capture: the upload is dropped"),
+                        "507": _error("the disk's reserve was reached: the bytes before it are kept; resume later"),
                         **_AUTH_ERRORS,
                     },
                 },

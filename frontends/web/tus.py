@@ -194,7 +194,10 @@ async def _append(service: Service, request: Request, upload: Upload, offset: in
     final = declared is not None and declared.isdigit() and offset + int(declared) >= upload.length
     try:
         with part.open("ab") as fh:
-            sink = Sink(fh, hasher, limit=upload.length, offset=offset, head=head_bytes)
+            # Each block against the disk's reserve: the room this upload's creation found may have gone to
+            # other uploads since (a refused block is not written; the client resumes when room is back).
+            room = (service.config.data, service.config.disk_reserve)
+            sink = Sink(fh, hasher, limit=upload.length, offset=offset, head=head_bytes, room=room)
             try:
                 async for chunk in request.stream():
                     if chunk:
@@ -209,6 +212,8 @@ async def _append(service: Service, request: Request, upload: Upload, offset: in
         if exc.status in (415, 422):  # not a capture: the upload is over, nothing of it is kept
             service.store.delete_upload(upload.id)
             part.unlink(missing_ok=True)
+        elif exc.status == 507:  # the disk's reserve: what was written stays, for a resume once there is room
+            state.hashes[upload.id] = (sink.written, sink.hasher)
         raise ApiError(exc.status, exc.reason, _headers(service)) from None
     if sink.written < upload.length:
         state.hashes[upload.id] = (sink.written, sink.hasher)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -166,3 +168,66 @@ def test_partial_uploads_expire_after_a_day(tmp_path: Path) -> None:
         assert service.store.upload("old", "o") is None and service.store.upload("new", "o") is not None
     finally:
         service.close()
+
+
+def _patch_until_answered(server: Server, url: str, offset: int, body: bytes) -> tuple[int, str]:
+    """A PATCH sent block by block until the server answers (it may answer before the body is whole):
+    (status, body of the answer)."""
+    import select
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(
+            (
+                f"PATCH {url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN_A}\r\nTus-Resumable: 1.0.0\r\n"
+                f"Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+        )
+        for start in range(0, len(body), 1 << 20):
+            if select.select([s], [], [], 0)[0]:
+                break  # the server answered (and reads no further)
+            try:
+                s.sendall(body[start : start + (1 << 20)])
+            except OSError:
+                break
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            more = s.recv(65536)
+            assert more, answer
+            answer += more
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), rest.decode(errors="replace")
+
+
+def test_a_patch_stops_at_the_disk_reserve_and_the_upload_resumes_when_room_is_back(tmp_path: Path) -> None:
+    """The room a resumable upload's creation found can go to other uploads before its PATCHes: each
+    block is checked against the reserve, the bytes before the refusal are kept, and the upload goes
+    on once room is back."""
+    record = SUNBEAM.read_bytes()
+    header, packets = record[:24], record[24:]
+    data = header + packets * ((48 << 20) // len(packets) + 1)  # a 48 MiB capture: sunbeam's packets, repeated
+    free = shutil.disk_usage(tmp_path).free
+    # Room for the upload (96 MiB over the reserve) when it is created; then 72 MiB of it go to other files,
+    # so about 24 MiB of the 48 fit: the margins absorb what else this disk does meanwhile.
+    srv = Server(tmp_path, "--workers", "1", "--max-upload", "1G", "--disk-reserve", str(free - (96 << 20)))
+    try:
+        with srv.client() as c:
+            url = create(c, len(data), name="big.pcap")
+            filler = tmp_path / "other-uploads.bin"
+            with filler.open("wb") as fh:
+                for _ in range(72):
+                    fh.write(b"\0" * (1 << 20))
+                fh.flush()
+                os.fsync(fh.fileno())
+            status, body = _patch_until_answered(srv, url, 0, data)
+            assert status == 507, body
+            assert "the disk is full" in body
+            kept = offset_of(c, url)
+            assert 0 < kept < len(data)  # stopped at the reserve, not before the first block nor after the last
+            filler.unlink()
+            r = patch(c, url, kept, data[kept:])
+            assert r.status_code == 204 and r.headers["upload-offset"] == str(len(data)), r.text
+            state = wait_done(c, r.headers["egress-status-url"])
+        assert state["sha256"] == hashlib.sha256(data).hexdigest() and state["status"] == "done"
+    finally:
+        srv.stop()
