@@ -48,6 +48,8 @@ def conclude(report: Report) -> Conclusion:
         blocked.append(Blocked(str(label(r["fqdn"], r["addresses"])), where, r["verdict"], why))
     wanted: list[tuple[str, str, int]] = []
     for r in report.missing():
+        if r["protocol"] == "DNS":
+            continue  # a lookup a DNS firewall blocked: no port is known to ask for (the blocked list names it)
         transport, port = transport_of(r["protocol"]), int(r["port"])
         if r["fqdn"] is not None:
             if is_dns_name(r["fqdn"]):

@@ -73,6 +73,28 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         if fqdn:
             contacted.add(fqdn)
         name_hits = index.matches(fqdn, addresses)  # in entry order: it decides which entry is named
+        if protocol == "DNS":
+            # A lookup a DNS firewall blocked (only logs make these rows: a capture's lookups stay in the dns
+            # table).  DNS firewalls judge the name alone: any entry naming it is the one that should let it
+            # through, whatever its ports.
+            for j in name_hits:
+                used[j] = True
+            if name_hits:
+                entry = entries[name_hits[0]]
+                row["entry"], row["entry_line"] = _entry_label(entry), entry.line
+                row["status"] = "blocked-but-allowed" if denied else "covered"
+                if denied:
+                    row["reason"] = (
+                        f"allowed by {entry.pattern} ({allows_text(name_hits[0])}) yet a DNS firewall blocked its "
+                        "lookup: the name is not on the DNS firewall's allowed domains, or a blocked-domain list "
+                        "names it"
+                    )
+            else:
+                row["status"] = "missing"
+                row["reason"] = f"no entry matches {fqdn}" + (
+                    "; a DNS firewall blocked its lookup, so nothing connected" if denied else ""
+                )
+            continue
         fit = fits.get((protocol, port))
         if fit is None:
             fit = fits[protocol, port] = {}

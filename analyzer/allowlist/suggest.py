@@ -20,7 +20,8 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
         key = (row["protocol"], int(row["port"]))
         ports = port_texts.get(key)
         if ports is None:
-            ports = port_texts[key] = f"{transport_of(key[0])}/{key[1]}"
+            # DNS: a lookup a DNS firewall blocked; the name is what to allow there, no port is known.
+            ports = port_texts[key] = "DNS" if key[0] == "DNS" else f"{transport_of(key[0])}/{key[1]}"
         if unlisted(row):
             why = f"{unlisted_reason(row)}: they need network rules for those addresses"
             addresses.append(Suggestion(None, (), (), (ports,), why))

@@ -46,6 +46,8 @@ def justified(report: Report) -> Destinations:
     names: set[tuple[str, str, str, int]] = set()
     addresses: set[tuple[str, str, int]] = set()
     for r in report.egress():
+        if r["protocol"] == "DNS":
+            continue  # a lookup a DNS firewall blocked: no port is known to open (notes says so)
         transport = transport_of(r["protocol"])
         if r["fqdn"]:
             if is_dns_name(r["fqdn"]):
@@ -77,7 +79,14 @@ def notes(report: Report, target: str, dest: Destinations | None = None) -> list
     """
     out: list[str] = []
     invalid: dict[str, int] = {}
+    dns_blocked: set[str] = set()
     for r in report.egress():
+        if r["protocol"] == "DNS":
+            if r["fqdn"] and is_dns_name(r["fqdn"]):
+                dns_blocked.add(r["fqdn"])
+            else:
+                invalid["DNS"] = invalid.get("DNS", 0) + 1
+            continue
         where = f"{transport_of(r['protocol'])}/{r['port']}"
         if r["fqdn"] and not is_dns_name(r["fqdn"]):
             # Counted, never quoted: the name is whatever a packet carried, and this text lands in configs.
@@ -89,6 +98,11 @@ def notes(report: Report, target: str, dest: Destinations | None = None) -> list
                 f"{r['fqdn'] or ', '.join(r['addresses'])} {where} was refused by the proxy at {via}: "
                 "the rule belongs on the proxy as well"
             )
+    out += [
+        f"not exported: {name}: a DNS firewall blocked its lookup, so the port it needs is unknown; allow the name "
+        "on the DNS firewall and capture again"
+        for name in sorted(dns_blocked)
+    ]
     for where, n in invalid.items():
         out.append(
             f"not exported: {n} name(s) on {where} that are not valid DNS names (the analysis report lists them)"

@@ -10,7 +10,11 @@ the source port) is a connection here, so that the answer's direction is not cou
 
 Route 53 Resolver (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-query-logs-format.html):
 ``query_timestamp, query_name, query_type, rcode, answers[].Rdata, srcaddr, srcport, transport``
-and, with DNS Firewall, ``firewall_rule_action`` (``BLOCK`` shows as rcode ``BLOCK``).
+and, with DNS Firewall, ``firewall_rule_action`` (``ALLOW``, ``ALERT`` or ``BLOCK``),
+``firewall_rule_group_id`` and ``firewall_domain_list_id``.  A ``BLOCK`` shows as rcode ``BLOCK`` in
+the dns table, and is also a denial in the summary: protocol DNS, port 53, the name, verdict
+``denied``, the rule group and domain list as its rule.  DNS Firewall judges names, not ports: the
+allowlist review matches such a row by name alone (:func:`analyzer.allowlist.diff.diff`).
 """
 
 from __future__ import annotations
@@ -130,4 +134,9 @@ def read_route53(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
             else []
         )
         row["client"] = record.get("srcaddr") if isinstance(record.get("srcaddr"), str) else None
+        if blocked:  # the lookup, denied: analyzer.sources.build.Fold also folds it as a denial of the name
+            rule = " ".join(
+                str(record[k]) for k in ("firewall_rule_group_id", "firewall_domain_list_id") if record.get(k)
+            )
+            row.update(verdict=DENIED, verdict_reason="DNS Firewall blocked the lookup", rule=rule or None)
         yield row

@@ -18,7 +18,7 @@ from analyzer.errors import CaptureError
 from analyzer.frames import Table
 from analyzer.report import CaptureInfo, Report, SourceInfo
 from analyzer.sources import FORMATS, detect, head_text
-from analyzer.sources.records import Tally
+from analyzer.sources.records import OK, Tally
 from analyzer.sources.text import LogText, peek
 from analyzer.summary import summarize
 from analyzer.verdicts import action
@@ -27,6 +27,9 @@ _KEY = (
     "protocol", "port", "fqdn", "address", "verdict", "source", "via", "detail",
     "source_kind", "client", "verdict_reason", "rule", "confirmed", "conflict",
 )  # fmt: skip
+
+
+_LOOKUP_ONLY = frozenset(("qtype", "rcode", "server", "answers"))  # records.dns_lookup's keys beyond OBSERVATIONS
 
 
 class Fold:
@@ -41,9 +44,13 @@ class Fold:
         return len(self.rows) + len(self.dns)
 
     def add(self, row: dict[str, Any]) -> None:
-        if row["protocol"] == "DNS":
+        if "qtype" in row:  # a lookup (records.dns_lookup)
             self._lookup(row)
-            return
+            if row["verdict"] == OK:
+                return
+            # A lookup a DNS firewall denied is also a denial of the name: an observation, without the
+            # lookup's own keys (not observation columns).
+            row = {k: v for k, v in row.items() if k not in _LOOKUP_ONLY}
         key = tuple(row[k] for k in _KEY)
         held = self.rows.get(key)
         if held is None:

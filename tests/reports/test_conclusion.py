@@ -63,3 +63,24 @@ def test_nothing_blocked_says_so() -> None:
     proc = egress("analyze", str(SUNBEAM.parent / "sll.pcap"), env={"COLUMNS": "80"})
     assert proc.returncode == 0
     assert "Conclusion: No connection was blocked" in proc.stdout
+
+
+def test_a_dns_firewall_block_is_blocked_but_asks_for_no_port(tmp_path: Path) -> None:
+    """A name a DNS firewall blocked (Route 53 Resolver query log) is in the blocked list and missing, but
+    the request lines to paste name no port for it: none is known (a rule for UDP 53 would be wrong)."""
+    import json
+
+    from reports.conclusion import conclude
+
+    record = {"query_timestamp": "2024-06-10T06:13:20Z", "query_name": "ghcr.io.", "query_type": "A",
+              "rcode": "NOERROR", "answers": [], "srcaddr": "10.0.0.5", "firewall_rule_action": "BLOCK",
+              "firewall_rule_group_id": "rslvr-frg-1"}  # fmt: skip
+    log = tmp_path / "resolver.log"
+    log.write_text(json.dumps(record) + "\n")
+    rules = tmp_path / "request.txt"
+    rules.write_text("esm.ubuntu.com:443\n")
+    c = conclude(analyze(log, allowlist=api_read_allowlist(rules)))
+    assert [(b.name, b.where, b.verdict, b.why) for b in c.blocked] == [
+        ("ghcr.io", "DNS/53", "denied", "missing from the request")
+    ]
+    assert c.missing == 1 and c.add == ()

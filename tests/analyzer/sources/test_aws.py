@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analyzer.api import analyze
+from analyzer.api import analyze, read_allowlist
+from analyzer.firewalls.destinations import justified, notes
 from analyzer.sources import detect
 
 
@@ -66,4 +67,63 @@ def test_route53_resolver_query_log(tmp_path: Path) -> None:
     dns = {d["qname"]: d for d in report.dns}
     assert dns["mcr.microsoft.com"]["answers"] == ["198.51.100.90"] and dns["mcr.microsoft.com"]["count"] == 2
     assert dns["esm.ubuntu.com"]["rcode"] == "BLOCK"
-    assert len(report.summary) == 0  # lookups are not connections
+    # Lookups are not connections; the one DNS Firewall blocked is a denial of its name.
+    (row,) = report.summary
+    assert (row["protocol"], row["port"], row["fqdn"], row["verdict"], row["action"], row["count"]) == (
+        "DNS", 53, "esm.ubuntu.com", "denied", "Deny", 1
+    )
+    (denial,) = report.observations
+    assert denial["rule"] == "rslvr-frg-1 rslvr-fdl-1" and denial["client"] == "10.0.0.5"
+    assert denial["verdict_reason"] == "DNS Firewall blocked the lookup"
+
+
+def _route53_blocks(tmp_path: Path, *names: str, action: str = "BLOCK") -> Path:
+    base = {
+        "version": "1.100000",
+        "query_timestamp": "2024-06-10T06:13:20Z",
+        "query_type": "A",
+        "query_class": "IN",
+        "rcode": "NOERROR",
+        "answers": [],
+        "srcaddr": "10.0.0.5",
+        "srcport": "40000",
+        "transport": "UDP",
+        "firewall_rule_action": action,
+        "firewall_rule_group_id": "rslvr-frg-1",
+        "firewall_domain_list_id": "rslvr-fdl-1",
+    }
+    lines = [json.dumps({**base, "query_name": f"{name}."}) for name in names]
+    path = tmp_path / "resolver.log"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_dns_firewall_block_is_judged_by_name_against_the_allowlist(tmp_path: Path) -> None:
+    """DNS Firewall judges names, not ports: an entry naming the blocked name (on any port) allows it, so
+    the row is blocked-but-allowed (the DNS firewall lacks it); a name no entry names is missing."""
+    rules = tmp_path / "request.txt"
+    rules.write_text("esm.ubuntu.com:443\n*.snapcraft.io:443\nunused.example.com:443\n")
+    log = _route53_blocks(tmp_path, "esm.ubuntu.com", "api.snapcraft.io", "ghcr.io")
+    report = analyze(log, allowlist=read_allowlist(rules))
+    status = {r["fqdn"]: (r["status"], r["entry"]) for r in report.summary}
+    assert status == {
+        "esm.ubuntu.com": ("blocked-but-allowed", "esm.ubuntu.com"),
+        "api.snapcraft.io": ("blocked-but-allowed", "*.snapcraft.io"),
+        "ghcr.io": ("missing", None),
+    }
+    reasons = {r["fqdn"]: r["reason"] for r in report.summary}
+    assert "a DNS firewall blocked its lookup" in reasons["esm.ubuntu.com"]
+    assert reasons["ghcr.io"].startswith("no entry matches ghcr.io")
+    assert [e["entry"] for e in report.excess] == ["unused.example.com"]
+    # What to ask for: the names, with no port (none is known); the firewall exports leave them out and say why.
+    suggested = {n: s.ports for s in report.suggested for n in s.names}
+    assert suggested == {"esm.ubuntu.com": ("DNS",), "api.snapcraft.io": ("DNS",), "ghcr.io": ("DNS",)}
+    assert justified(report).names == ()
+    said = notes(report, "azure")
+    assert any(line.startswith("not exported: ghcr.io: a DNS firewall blocked its lookup") for line in said)
+
+
+def test_a_dns_firewall_alert_is_a_lookup_only(tmp_path: Path) -> None:
+    """ALERT lets the query through (and logs it): a lookup, not a denial."""
+    report = analyze(_route53_blocks(tmp_path, "esm.ubuntu.com", action="ALERT"))
+    assert len(report.summary) == 0 and [d["qname"] for d in report.dns] == ["esm.ubuntu.com"]
