@@ -132,7 +132,9 @@ def declared_length(request: Request) -> int | None:
 
 
 async def upload(request: Request) -> Response:
-    """POST (or PUT, as `curl -T` sends) /api/v1/captures: the capture as the raw body."""
+    """POST (or PUT, as `curl -T` sends) /api/v1/captures: the capture as the raw body.  Its name: the
+    ``name`` query parameter, else the last path segment of a PUT to /api/v1/captures/NAME (what
+    `curl -T out.pcap URL/` sends), else a default for its format."""
     service: Service = request.app.state.service
     owner = service.owner(request)
     q = request.query_params
@@ -154,7 +156,8 @@ async def upload(request: Request) -> Response:
             if length is not None and sink.written != length:
                 raise ApiError(400, f"body of {sink.written:,} bytes, Content-Length said {length:,}")
             await run_in_threadpool(fsync_path, tmp)
-            name = clean_name(q.get("name"), DEFAULT_NAMES[sink.kind or "pcap"])
+            given = q.get("name") or request.path_params.get("capture_id")
+            name = clean_name(given, DEFAULT_NAMES[sink.kind or "pcap"])
             row, new = register(
                 service, owner, tmp, sink.hasher.hexdigest(), sink.written, name, allowlist, dialect, profile
             )

@@ -60,6 +60,8 @@ def create_app(config: Config) -> Starlette:
         Route(f"{api.API}/captures", api.upload, methods=["POST", "PUT"]),
         Route(f"{api.API}/captures", api.list_captures, methods=["GET"]),
         Route(f"{api.API}/captures/{{capture_id}}", api.capture_status, methods=["GET"]),
+        # `curl -T out.pcap URL/` appends the file's name to a URL that ends in "/": the segment is the name.
+        Route(f"{api.API}/captures/{{capture_id}}", api.upload, methods=["PUT"]),
         Route(f"{api.API}/captures/{{capture_id}}/report", api.report, methods=["GET"]),
         Route(f"{api.API}/captures/{{capture_id}}/export", api.export, methods=["GET"]),
         Route(f"{api.API}/allowlists", api.upload_allowlist, methods=["POST"]),

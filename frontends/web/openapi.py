@@ -85,7 +85,15 @@ def openapi() -> dict[str, Any]:
                         "404": _error("no such capture of this token"),
                         **_AUTH_ERRORS,
                     },
-                }
+                },
+                "put": {
+                    **upload,
+                    "summary": "Upload a capture, the path's last segment its name (curl -T out.pcap URL/ sends that)",
+                    "parameters": [
+                        {**_ID, "description": "here, the capture's file name (the name parameter wins if given)"},
+                        *_OPTIONS,
+                    ],
+                },
             },
             "/api/v1/captures/{capture_id}/report": {
                 "get": {

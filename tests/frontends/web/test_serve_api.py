@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -265,3 +266,24 @@ def test_every_document_is_rendered_once_into_the_captures_folder(server: Server
             want = build(report, target)
             assert got.text == want.text, target
             assert got.headers.get("egress-notes") == (str(len(want.notes)) if want.notes else None), target
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_upload_keeps_the_file_name(server: Server, tmp_path: Path) -> None:
+    """`curl -T out.pcap URL/` (a URL ending in "/") PUTs to URL/out.pcap: the capture keeps its name,
+    as with ?name=; a name given as a parameter wins over the path's."""
+    capture = tmp_path / "microk8s-node1.pcap"
+    capture.write_bytes((CAPTURES / "nano.pcap").read_bytes())  # no other test here sends it
+    auth = ["-H", f"Authorization: Bearer {TOKEN_A}"]
+    base = f"{server.url}/api/v1/captures/"
+    sent = subprocess.run(
+        ["curl", "-sS", "-T", str(capture), *auth, base], capture_output=True, text=True, timeout=60, check=True
+    )
+    accepted = json.loads(sent.stdout)
+    with server.client() as c:
+        state = wait_done(c, accepted["status_url"])
+        assert state["status"] == "done" and c.get(accepted["status_url"]).json()["name"] == "microk8s-node1.pcap"
+        named = c.put("/api/v1/captures/ignored.pcap", params={"name": "given.pcap", "profile": "put"},
+                      content=(CAPTURES / "ipv6.pcap").read_bytes())  # fmt: skip
+        assert named.status_code in (200, 202), named.text
+        assert c.get(named.json()["status_url"]).json()["name"] == "given.pcap"
