@@ -10,7 +10,8 @@ ResponseCode, ErrorMessage``; threat intelligence ``ThreatDescription``; IDPS ``
 Description, Category, Severity``.
 
 A record arrives in one of three shapes, all read here: a Log Analytics export row (the columns
-above, ``Type`` naming the table; a portal CSV says ``TimeGenerated [UTC]``), a diagnostic setting's
+above, ``Type`` naming the table; a portal CSV says ``TimeGenerated [UTC]``; the query API's answer
+gives its rows as lists, keyed here by its columns: :mod:`analyzer.sources.jsonstream`), a diagnostic setting's
 record (``{"category", "time", "resourceId", "properties": {...}}``, the properties named as the
 columns), or the legacy ``AzureDiagnostics`` (``Category`` ``AzureFirewallApplicationRule`` and a
 ``msg_s`` sentence, or ``properties.msg`` in a diagnostic setting's record).  Keys are matched

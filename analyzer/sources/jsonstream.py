@@ -1,4 +1,6 @@
-"""JSON records, streamed: JSON lines, one array of records, or the ``{"records": [...]}`` envelope.
+"""JSON records, streamed: JSON lines, one array of records, the ``{"records": [...]}`` envelope, or
+the Log Analytics query API's ``{"tables": [{"columns": [...], "rows": [[...]]}]}`` (each row a record
+keyed by its table's column names).
 
 The shapes a firewall's JSON log comes in: one object per line (a storage account's ``PT1H.json``,
 AWS and Route 53 logs), an envelope object per line (Event Hub), or one document holding an array
@@ -21,12 +23,20 @@ _CHUNK = 1 << 20
 _MAX_RECORD = 16 << 20  # one record larger than this is not a log record
 _ENVELOPE = re.compile(r'\{\s*"records"\s*:\s*\[')
 _decoder = json.JSONDecoder()
+# The Log Analytics query API's answer (REST, or `az rest`): {"tables": [{"name", "columns": [{"name",
+# "type"}], "rows": [[value, ...], ...]}]} (https://learn.microsoft.com/azure/azure-monitor/logs/api/response-format).
+_TABLES = re.compile(r'\{\s*"tables"\s*:\s*\[')
+_COLUMNS = re.compile(r'"columns"\s*:\s*\[')
+_ROWS = re.compile(r'"rows"\s*:\s*\[')
 
 
 def records(text: LogText, tally: Tally) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line, record)`` for every JSON object record; what is not one is counted in ``tally``."""
     first = text.read(_CHUNK)
     body = first.lstrip()
+    if _TABLES.match(body):
+        yield from _tables(text, first, tally)
+        return
     if body.startswith("[") or (_ENVELOPE.match(body) and not _one_line_object(first)):
         yield from _document(text, first, tally)
         return
@@ -97,6 +107,27 @@ def _document(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict
     m = _ENVELOPE.search(buf)
     pos = m.end() if m and not buf.lstrip().startswith("[") else buf.index("[") + 1
     line_no = buf.count("\n", 0, pos) + 1
+    for start_line, value in _elements(text, buf, pos, line_no, tally):
+        if isinstance(value, dict):
+            yield start_line, value
+        else:
+            tally.bad(start_line, "a record that is not an object")
+
+
+class _Window:
+    """Where :func:`_elements` left the text: the window, the position in it, its line, and the end."""
+
+    __slots__ = ("buf", "eof", "line_no", "pos")
+
+    def __init__(self, buf: str, pos: int, line_no: int) -> None:
+        self.buf, self.pos, self.line_no, self.eof = buf, pos, line_no, False
+
+
+def _elements(
+    text: LogText, buf: str, pos: int, line_no: int, tally: Tally, at: _Window | None = None
+) -> Iterator[tuple[int, Any]]:
+    """``(line, value)`` for each element of the array whose ``[`` is just before ``pos``; ``at``, when
+    given, holds where the array ended (for a caller that reads on)."""
     eof = False
     while True:
         # Skip separators; refill when the window runs dry.
@@ -111,8 +142,12 @@ def _document(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict
             eof = pos == len(buf)
         if pos >= len(buf):
             tally.truncated = True  # the array never closed
+            if at is not None:
+                at.buf, at.pos, at.line_no, at.eof = buf, pos, line_no, True
             return
         if buf[pos] == "]":
+            if at is not None:
+                at.buf, at.pos, at.line_no, at.eof = buf, pos + 1, line_no, eof
             return
         try:
             value, end = _decoder.raw_decode(buf, pos)
@@ -124,19 +159,59 @@ def _document(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict
                 continue
             if eof:
                 tally.truncated = True  # the last record is cut
+                if at is not None:
+                    at.buf, at.pos, at.line_no, at.eof = buf, len(buf), line_no, True
                 return
             tally.bad(line_no, f"not JSON: {getattr(exc, 'msg', exc)}")
             nl = buf.find("\n", pos)
             if nl < 0:
+                if at is not None:
+                    at.buf, at.pos, at.line_no, at.eof = buf, len(buf), line_no, True
                 return
             pos = nl
             continue
         start_line = line_no
         line_no += buf.count("\n", pos, end)
         pos = end
-        if isinstance(value, dict):
-            yield start_line, value
-        else:
-            tally.bad(start_line, "a record that is not an object")
+        yield start_line, value
         if pos > _CHUNK:  # drop what was read, so the window stays one chunk or two
+            buf, pos = buf[pos:], 0
+
+
+def _tables(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each row of each table of a Log Analytics query answer, as a record keyed by the column names.
+    A table's columns come before its rows (the documented order); its rows are streamed as
+    :func:`_document` streams an array."""
+    pos, line_no, eof = 0, 1, False
+    while True:
+        found = _COLUMNS.search(buf, pos)
+        while found is None and not eof and len(buf) - pos < _MAX_RECORD:
+            more = text.read(_CHUNK)
+            eof = not more
+            buf = buf + more
+            found = _COLUMNS.search(buf, pos)
+        if found is None:
+            return  # no further table
+        line_no += buf.count("\n", pos, found.end())
+        columns: list[str] = []
+        for _, column in _elements(text, buf, found.end(), line_no, tally, at := _Window(buf, 0, 0)):
+            name = column.get("name") if isinstance(column, dict) else None
+            columns.append(str(name) if name is not None else f"column {len(columns) + 1}")
+        buf, pos, line_no, eof = at.buf, at.pos, at.line_no, at.eof
+        rows = _ROWS.search(buf, pos)
+        while rows is None and not eof and len(buf) - pos < _MAX_RECORD:
+            more = text.read(_CHUNK)
+            eof = not more
+            buf = buf + more
+            rows = _ROWS.search(buf, pos)
+        if rows is None:
+            return  # a table without rows, at the end
+        line_no += buf.count("\n", pos, rows.end())
+        for start_line, row in _elements(text, buf, rows.end(), line_no, tally, at := _Window(buf, 0, 0)):
+            if isinstance(row, list) and len(row) == len(columns):
+                yield start_line, dict(zip(columns, row, strict=True))
+            else:
+                tally.bad(start_line, f"a row that is not a list of {len(columns)} values (the table's columns)")
+        buf, pos, line_no, eof = at.buf, at.pos, at.line_no, at.eof
+        if pos > _CHUNK:
             buf, pos = buf[pos:], 0

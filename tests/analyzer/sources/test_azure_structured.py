@@ -43,6 +43,23 @@ def _notes_rows() -> list[dict[str, object]]:
     return rows
 
 
+def _query_answer(rows: list[dict[str, object]], tables: int = 1) -> dict[str, object]:
+    """``{"tables": [{"name", "columns", "rows"}]}``, the rows split over ``tables`` tables."""
+    columns = list(rows[0])
+    assert all(list(r) == columns for r in rows)
+    share = -(-len(rows) // tables)
+    return {
+        "tables": [
+            {
+                "name": "PrimaryResult" if i == 0 else f"Table_{i}",
+                "columns": [{"name": c, "type": "string"} for c in columns],
+                "rows": [[r[c] for c in columns] for r in rows[i * share : (i + 1) * share]],
+            }
+            for i in range(tables)
+        ]
+    }
+
+
 def _shapes(tmp_path: Path) -> dict[str, Path]:
     rows = _notes_rows()
     files = {
@@ -52,6 +69,10 @@ def _shapes(tmp_path: Path) -> dict[str, Path]:
         "la-json-array": json.dumps(rows, indent=1),
         "json-lines": "\n".join(json.dumps(r) for r in rows) + "\n",
         "csv": la_csv(rows),
+        # The Log Analytics query API's answer (REST or `az rest`), compact and pretty-printed:
+        # https://learn.microsoft.com/azure/azure-monitor/logs/api/response-format
+        "la-query-api": json.dumps(_query_answer(rows)),
+        "la-query-api-indented": json.dumps(_query_answer(rows), indent=4),
     }
     out = {}
     for name, text in files.items():
@@ -156,3 +177,19 @@ def test_unparsed_records_are_counted_with_their_lines(tmp_path: Path, shape: st
     ((line, _),) = report.sources[0].unparsed_lines
     assert line == (3 if shape != "json-lines" else 2)
     assert any("1 line(s) not understood" in w and f"line {line}" in w for w in report.warnings)
+
+
+def test_a_query_answer_of_several_tables_and_a_cut_one(tmp_path: Path) -> None:
+    """Every table of the answer is read, each row by its own table's columns; a cut answer gives every
+    whole row before the cut, and says it is cut."""
+    rows = _notes_rows()
+    two = tmp_path / "two.json"
+    two.write_text(json.dumps(_query_answer(rows, tables=2), indent=2))
+    whole = analyze(two)
+    assert whole.capture.packets == len(rows) and whole.capture.parse_errors == 0
+    text = json.dumps(_query_answer(rows), indent=2)
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: text.index('"dc.services.visualstudio.com"')])  # inside the 6th row
+    report = analyze(cut)
+    assert report.capture.packets == 5  # the five rows before the cut
+    assert any(w.startswith(f"{cut}: ") and "is cut off" in w for w in report.warnings), report.warnings

@@ -162,3 +162,30 @@ def test_memory_is_a_count_of_distinct_rows_not_of_records(tmp_path: Path) -> No
         assert tally.records == n
         held.append(fold.rows_held)
     assert held == [7, 7]
+
+
+def test_a_query_answer_is_streamed_not_loaded(tmp_path: Path) -> None:
+    """The Log Analytics query API's one JSON document ({"tables": [{"columns", "rows"}]}) is read row by
+    row from a window of text: four times the rows (4 MB to 17 MB), the same memory to read them."""
+    import tracemalloc
+
+    from analyzer.sources.jsonstream import records
+    from analyzer.sources.records import Tally
+    from analyzer.sources.text import LogText
+
+    columns = list(_rows(1)[0])
+    peaks = []
+    for n in (25_000, 100_000):
+        path = tmp_path / f"answer-{n}.json"
+        table = {"name": "PrimaryResult", "columns": [{"name": c, "type": "string"} for c in columns]}
+        path.write_text(json.dumps({"tables": [{**table, "rows": [[r[c] for c in columns] for r in _rows(n)]}]}))
+        tracemalloc.start()
+        try:
+            with path.open("rb") as fh:
+                tally = Tally(path=str(path), format="azure-firewall-json")
+                count = sum(1 for line, record in records(LogText(fh, False), tally) if record["Type"])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert count == n and not tally.unparsed_lines and not tally.truncated
+    assert peaks[1] < peaks[0] * 1.25, peaks  # a window of a chunk or two (1 MiB each), never the document
