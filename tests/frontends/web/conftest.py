@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,37 @@ class Server:
             for name in names
             if "egress.sqlite" not in name
         }
+
+
+def send_until_answered(s: socket.socket, pieces: Iterable[bytes]) -> int:
+    """Send ``pieces`` one by one until the server answers (it may answer before a body is whole, and
+    then reads no further): how many were sent before the answer."""
+    sent = 0
+    for piece in pieces:
+        if select.select([s], [], [], 0)[0]:
+            break  # the server answered
+        try:
+            s.sendall(piece)
+        except OSError:
+            break
+        sent += 1
+    return sent
+
+
+def read_answer(s: socket.socket) -> tuple[int, str]:
+    """The status and the whole body (its Content-Length) of the server's answer on ``s``."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        more = s.recv(65536)
+        assert more, answer
+        answer += more
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    length = int(
+        next(v for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
+    )
+    while len(rest) < length:
+        rest += s.recv(65536)
+    return int(head.split()[1]), rest.decode()
 
 
 def wait_done(client: httpx.Client, status_url: str, timeout: float = 90) -> dict[str, object]:

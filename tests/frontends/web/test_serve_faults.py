@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import pytest
 from analyzer.api import analyze
 from frontends.web.worker import DELAY_ENV, EXIT_ENV
 from reports import jsondoc
-from tests.frontends.web.conftest import TOKEN_A, Server, copy_capture, wait_done
+from tests.frontends.web.conftest import TOKEN_A, Server, copy_capture, read_answer, send_until_answered, wait_done
 from tests.support.paths import CAPTURES, SUNBEAM
 from tests.support.waiting import until
 
@@ -156,11 +157,9 @@ def test_an_upgraded_server_analyses_again_what_an_older_one_kept_as_a_pickle(tm
 def _chunked_upload(server: Server, name: str, total: int, block: int = 1 << 20) -> tuple[int, str, int]:
     """A raw upload with no Content-Length (chunked), sent block by block until the server answers:
     (status, body, bytes sent before the answer came)."""
-    import select
-
     data = SUNBEAM.read_bytes()
     body = (data * (block // len(data) + 1))[:block]
-    sent = 0
+    blocks = -(-total // block)
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(
             (
@@ -168,28 +167,11 @@ def _chunked_upload(server: Server, name: str, total: int, block: int = 1 << 20)
                 "Transfer-Encoding: chunked\r\n\r\n"
             ).encode()
         )
-        answer = b""
-        while sent < total:
-            if select.select([s], [], [], 0)[0]:
-                break  # the server answered (and stops reading)
-            try:
-                s.sendall(f"{len(body):x}\r\n".encode() + body + b"\r\n")
-            except OSError:
-                break
-            sent += len(body)
-        else:
+        sent = send_until_answered(s, itertools.repeat(f"{len(body):x}\r\n".encode() + body + b"\r\n", blocks))
+        if sent == blocks:
             s.sendall(b"0\r\n\r\n")
-        while b"\r\n\r\n" not in answer:
-            more = s.recv(65536)
-            assert more, answer
-            answer += more
-        head, _, rest = answer.partition(b"\r\n\r\n")
-        length = int(
-            next(v for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
-        )
-        while len(rest) < length:
-            rest += s.recv(65536)
-    return int(head.split()[1]), rest.decode(), sent
+        status, text = read_answer(s)
+    return status, text, sent * len(body)
 
 
 def test_a_chunked_upload_stops_at_the_disk_reserve_and_leaves_nothing(tmp_path: Path) -> None:

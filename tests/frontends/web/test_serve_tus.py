@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.frontends.web.conftest import TOKEN_A, TOKEN_B, Server, wait_done
+from tests.frontends.web.conftest import TOKEN_A, TOKEN_B, Server, read_answer, send_until_answered, wait_done
 from tests.support.paths import CAPTURES, SUNBEAM
 from tests.support.waiting import until
 
@@ -173,8 +173,6 @@ def test_partial_uploads_expire_after_a_day(tmp_path: Path) -> None:
 def _patch_until_answered(server: Server, url: str, offset: int, body: bytes) -> tuple[int, str]:
     """A PATCH sent block by block until the server answers (it may answer before the body is whole):
     (status, body of the answer)."""
-    import select
-
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         s.sendall(
             (
@@ -183,20 +181,8 @@ def _patch_until_answered(server: Server, url: str, offset: int, body: bytes) ->
                 f"Content-Length: {len(body)}\r\n\r\n"
             ).encode()
         )
-        for start in range(0, len(body), 1 << 20):
-            if select.select([s], [], [], 0)[0]:
-                break  # the server answered (and reads no further)
-            try:
-                s.sendall(body[start : start + (1 << 20)])
-            except OSError:
-                break
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            more = s.recv(65536)
-            assert more, answer
-            answer += more
-    head, _, rest = answer.partition(b"\r\n\r\n")
-    return int(head.split()[1]), rest.decode(errors="replace")
+        send_until_answered(s, (body[start : start + (1 << 20)] for start in range(0, len(body), 1 << 20)))
+        return read_answer(s)
 
 
 def test_a_patch_stops_at_the_disk_reserve_and_the_upload_resumes_when_room_is_back(tmp_path: Path) -> None:
