@@ -106,8 +106,7 @@ def _document(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict
     """The elements of the first array in the document (the top level, or ``records``)."""
     m = _ENVELOPE.search(buf)
     pos = m.end() if m and not buf.lstrip().startswith("[") else buf.index("[") + 1
-    line_no = buf.count("\n", 0, pos) + 1
-    for start_line, value in _elements(text, buf, pos, line_no, tally):
+    for start_line, value in _elements(text, _Window(buf, pos, buf.count("\n", 0, pos) + 1), tally):
         if isinstance(value, dict):
             yield start_line, value
         else:
@@ -115,7 +114,8 @@ def _document(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict
 
 
 class _Window:
-    """Where :func:`_elements` left the text: the window, the position in it, its line, and the end."""
+    """The text read so far and not dropped, where the reading is in it (and on which line), and
+    whether the text has ended (or is not to be read further)."""
 
     __slots__ = ("buf", "eof", "line_no", "pos")
 
@@ -123,95 +123,91 @@ class _Window:
         self.buf, self.pos, self.line_no, self.eof = buf, pos, line_no, False
 
 
-def _elements(
-    text: LogText, buf: str, pos: int, line_no: int, tally: Tally, at: _Window | None = None
-) -> Iterator[tuple[int, Any]]:
-    """``(line, value)`` for each element of the array whose ``[`` is just before ``pos``; ``at``, when
-    given, holds where the array ended (for a caller that reads on)."""
-    eof = False
-    while True:
-        # Skip separators; refill when the window runs dry.
+def _elements(text: LogText, at: _Window, tally: Tally) -> Iterator[tuple[int, Any]]:
+    """``(line, value)`` for each element of the array whose ``[`` is just before ``at.pos``; ``at`` is
+    left just after the array (for a caller that reads on)."""
+    buf, pos, line_no, eof = at.buf, at.pos, at.line_no, at.eof  # locals in the loop, stored back at the end
+    try:
         while True:
-            while pos < len(buf) and buf[pos] in " \t\r\n,":
-                if buf[pos] == "\n":
-                    line_no += 1
+            # Skip separators; refill when the window runs dry.
+            while True:
+                while pos < len(buf) and buf[pos] in " \t\r\n,":
+                    if buf[pos] == "\n":
+                        line_no += 1
+                    pos += 1
+                if pos < len(buf) or eof:
+                    break
+                buf, pos = buf[pos:] + text.read(_CHUNK), 0
+                eof = pos == len(buf)
+            if pos >= len(buf):
+                tally.truncated = True  # the array never closed
+                return
+            if buf[pos] == "]":
                 pos += 1
-            if pos < len(buf) or eof:
-                break
-            buf, pos = buf[pos:] + text.read(_CHUNK), 0
-            eof = pos == len(buf)
-        if pos >= len(buf):
-            tally.truncated = True  # the array never closed
-            if at is not None:
-                at.buf, at.pos, at.line_no, at.eof = buf, pos, line_no, True
-            return
-        if buf[pos] == "]":
-            if at is not None:
-                at.buf, at.pos, at.line_no, at.eof = buf, pos + 1, line_no, eof
-            return
-        try:
-            value, end = _decoder.raw_decode(buf, pos)
-        except ValueError as exc:
-            if not eof and len(buf) - pos < _MAX_RECORD:
-                more = text.read(_CHUNK)
-                buf, pos = buf[pos:] + more, 0
-                eof = not more
+                return
+            try:
+                value, end = _decoder.raw_decode(buf, pos)
+            except ValueError as exc:
+                if not eof and len(buf) - pos < _MAX_RECORD:
+                    more = text.read(_CHUNK)
+                    buf, pos = buf[pos:] + more, 0
+                    eof = not more
+                    continue
+                if eof:
+                    tally.truncated = True  # the last record is cut
+                    pos = len(buf)
+                    return
+                tally.bad(line_no, f"not JSON: {getattr(exc, 'msg', exc)}")
+                nl = buf.find("\n", pos)
+                if nl < 0:  # nothing more is read
+                    pos, eof = len(buf), True
+                    return
+                pos = nl
                 continue
-            if eof:
-                tally.truncated = True  # the last record is cut
-                if at is not None:
-                    at.buf, at.pos, at.line_no, at.eof = buf, len(buf), line_no, True
-                return
-            tally.bad(line_no, f"not JSON: {getattr(exc, 'msg', exc)}")
-            nl = buf.find("\n", pos)
-            if nl < 0:
-                if at is not None:
-                    at.buf, at.pos, at.line_no, at.eof = buf, len(buf), line_no, True
-                return
-            pos = nl
-            continue
-        start_line = line_no
-        line_no += buf.count("\n", pos, end)
-        pos = end
-        yield start_line, value
-        if pos > _CHUNK:  # drop what was read, so the window stays one chunk or two
-            buf, pos = buf[pos:], 0
+            start_line = line_no
+            line_no += buf.count("\n", pos, end)
+            pos = end
+            yield start_line, value
+            if pos > _CHUNK:  # drop what was read, so the window stays one chunk or two
+                buf, pos = buf[pos:], 0
+    finally:
+        at.buf, at.pos, at.line_no, at.eof = buf, pos, line_no, eof
 
 
 def _tables(text: LogText, buf: str, tally: Tally) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each row of each table of a Log Analytics query answer, as a record keyed by the column names.
     A table's columns come before its rows (the documented order); its rows are streamed as
     :func:`_document` streams an array."""
-    pos, line_no, eof = 0, 1, False
+    at = _Window(buf, 0, 1)
     while True:
-        found = _COLUMNS.search(buf, pos)
-        while found is None and not eof and len(buf) - pos < _MAX_RECORD:
-            more = text.read(_CHUNK)
-            eof = not more
-            buf = buf + more
-            found = _COLUMNS.search(buf, pos)
+        found = _search(_COLUMNS, text, at)
         if found is None:
             return  # no further table
-        line_no += buf.count("\n", pos, found.end())
         columns: list[str] = []
-        for _, column in _elements(text, buf, found.end(), line_no, tally, at := _Window(buf, 0, 0)):
+        for _, column in _elements(text, at, tally):
             name = column.get("name") if isinstance(column, dict) else None
             columns.append(str(name) if name is not None else f"column {len(columns) + 1}")
-        buf, pos, line_no, eof = at.buf, at.pos, at.line_no, at.eof
-        rows = _ROWS.search(buf, pos)
-        while rows is None and not eof and len(buf) - pos < _MAX_RECORD:
-            more = text.read(_CHUNK)
-            eof = not more
-            buf = buf + more
-            rows = _ROWS.search(buf, pos)
-        if rows is None:
+        if _search(_ROWS, text, at) is None:
             return  # a table without rows, at the end
-        line_no += buf.count("\n", pos, rows.end())
-        for start_line, row in _elements(text, buf, rows.end(), line_no, tally, at := _Window(buf, 0, 0)):
+        for start_line, row in _elements(text, at, tally):
             if isinstance(row, list) and len(row) == len(columns):
                 yield start_line, dict(zip(columns, row, strict=True))
             else:
                 tally.bad(start_line, f"a row that is not a list of {len(columns)} values (the table's columns)")
-        buf, pos, line_no, eof = at.buf, at.pos, at.line_no, at.eof
-        if pos > _CHUNK:
-            buf, pos = buf[pos:], 0
+        if at.pos > _CHUNK:
+            at.buf, at.pos = at.buf[at.pos :], 0
+
+
+def _search(pattern: re.Pattern[str], text: LogText, at: _Window) -> re.Match[str] | None:
+    """The next match of ``pattern`` from ``at.pos``, reading on while there is none (up to a record's
+    size); ``at`` is moved to just after it."""
+    found = pattern.search(at.buf, at.pos)
+    while found is None and not at.eof and len(at.buf) - at.pos < _MAX_RECORD:
+        more = text.read(_CHUNK)
+        at.eof = not more
+        at.buf += more
+        found = pattern.search(at.buf, at.pos)
+    if found is not None:
+        at.line_no += at.buf.count("\n", at.pos, found.end())
+        at.pos = found.end()
+    return found
