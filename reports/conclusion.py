@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from analyzer.allowlist.formats.markdown import change_request
 from analyzer.firewalls.destinations import is_dns_name
-from analyzer.protocols import transport_of
+from analyzer.protocols import name_only, transport_of
 from analyzer.report import Report
 from reports.display import label
 
@@ -48,7 +48,7 @@ def conclude(report: Report) -> Conclusion:
         blocked.append(Blocked(str(label(r["fqdn"], r["addresses"])), where, r["verdict"], why))
     wanted: list[tuple[str, str, int]] = []
     for r in report.missing():
-        if r["protocol"] == "DNS":
+        if name_only(r["protocol"]):
             continue  # a lookup a DNS firewall blocked: no port is known to ask for (the blocked list names it)
         transport, port = transport_of(r["protocol"]), int(r["port"])
         if r["fqdn"] is not None:

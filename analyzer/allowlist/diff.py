@@ -8,7 +8,7 @@ from analyzer.allowlist.dialects import exact_name, matcher_or_never
 from analyzer.allowlist.index import EntryIndex, NamesByEnd
 from analyzer.allowlist.model import Allowlist, Entry
 from analyzer.frames import Table
-from analyzer.protocols import transport_of
+from analyzer.protocols import name_only, transport_of
 from analyzer.summary import unlisted, unlisted_reason
 
 # Which entry protocols can carry which observed protocol.
@@ -73,7 +73,7 @@ def diff(summary: Table, dns: Table, allowlist: Allowlist, dialect: str) -> list
         if fqdn:
             contacted.add(fqdn)
         name_hits = index.matches(fqdn, addresses)  # in entry order: it decides which entry is named
-        if protocol == "DNS":
+        if name_only(protocol):
             # A lookup a DNS firewall blocked (only logs make these rows: a capture's lookups stay in the dns
             # table).  DNS firewalls judge the name alone: any entry naming it is the one that should let it
             # through, whatever its ports.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyzer.allowlist.psl import registrable_domain
 from analyzer.frames import Table
-from analyzer.protocols import transport_of
+from analyzer.protocols import rule_label
 from analyzer.report import Suggestion
 from analyzer.summary import unlisted, unlisted_reason
 
@@ -20,8 +20,7 @@ def suggest(summary: Table) -> tuple[Suggestion, ...]:
         key = (row["protocol"], int(row["port"]))
         ports = port_texts.get(key)
         if ports is None:
-            # DNS: a lookup a DNS firewall blocked; the name is what to allow there, no port is known.
-            ports = port_texts[key] = "DNS" if key[0] == "DNS" else f"{transport_of(key[0])}/{key[1]}"
+            ports = port_texts[key] = rule_label(*key)
         if unlisted(row):
             why = f"{unlisted_reason(row)}: they need network rules for those addresses"
             addresses.append(Suggestion(None, (), (), (ports,), why))

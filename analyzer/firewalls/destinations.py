@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from analyzer.protocols import transport_of
+from analyzer.protocols import name_only, rule_label, transport_of
 from analyzer.report import Report
 
 
@@ -46,8 +46,8 @@ def justified(report: Report) -> Destinations:
     names: set[tuple[str, str, str, int]] = set()
     addresses: set[tuple[str, str, int]] = set()
     for r in report.egress():
-        if r["protocol"] == "DNS":
-            continue  # a lookup a DNS firewall blocked: no port is known to open (notes says so)
+        if name_only(r["protocol"]):
+            continue  # no port is known to open (notes says so)
         transport = transport_of(r["protocol"])
         if r["fqdn"]:
             if is_dns_name(r["fqdn"]):
@@ -81,16 +81,15 @@ def notes(report: Report, target: str, dest: Destinations | None = None) -> list
     invalid: dict[str, int] = {}
     dns_blocked: set[str] = set()
     for r in report.egress():
-        if r["protocol"] == "DNS":
-            if r["fqdn"] and is_dns_name(r["fqdn"]):
-                dns_blocked.add(r["fqdn"])
-            else:
-                invalid["DNS"] = invalid.get("DNS", 0) + 1
-            continue
-        where = f"{transport_of(r['protocol'])}/{r['port']}"
-        if r["fqdn"] and not is_dns_name(r["fqdn"]):
-            # Counted, never quoted: the name is whatever a packet carried, and this text lands in configs.
+        where = rule_label(r["protocol"], r["port"])
+        if (r["fqdn"] or name_only(r["protocol"])) and not is_dns_name(r["fqdn"] or ""):
+            # A name that is not a valid DNS name (a name-only row has nothing else to it, so an empty one
+            # counts too).  Counted, never quoted: the name is whatever a packet or log carried, and this
+            # text lands in configs.
             invalid[where] = invalid.get(where, 0) + 1
+            continue
+        if name_only(r["protocol"]):
+            dns_blocked.add(r["fqdn"])
             continue
         if r["verdict"] == "proxy-denied":
             via = ", ".join(r["vias"]) or "a proxy"
