@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import ClassVar
 
+from mypy_extensions import mypyc_attr
+
 from analyzer.reassembly import Stream
 from parsers import dns as dnsp
 from parsers import http as httpp
@@ -55,6 +57,8 @@ ErrorSink = Callable[[ParseError], None]
 DnsSink = Callable[["Flow | DnsFlow", dnsp.DnsMessage, int], None]
 
 
+# The tests subclass Flow to hold its short cuts to the buffered path; compiled (mypyc), that must be allowed.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Flow:
     __slots__ = (
         "c_bytes",
@@ -775,8 +779,8 @@ class DnsFlow:
             if exc.partial is not None:
                 on_dns(self, exc.partial, ts)
             on_error(exc)
-        except ParseError as exc:
-            on_error(exc)
+        except ParseError as error:  # not `exc`: compiled (mypyc), one name has one type
+            on_error(error)
 
     def release(self) -> None:
         """Nothing to drop: a DNS conversation holds no buffers."""

@@ -110,9 +110,13 @@ def _stream_state(stream: Stream | None) -> object:
     return (stream.base, stream.anchored, stream.start, bytes(stream.data), dict(stream._pending), stream.overflow)
 
 
+# Every attribute of a flow: mypyc's native class (the compiled build) lists them in __mypyc_attrs__, not __slots__.
+_ATTRS: tuple[str, ...] = getattr(Flow, "__mypyc_attrs__", None) or Flow.__slots__
+
+
 def _state(flow: Flow) -> dict[str, object]:
     out: dict[str, object] = {}
-    for name in Flow.__slots__:
+    for name in _ATTRS:
         if name == "s_base":  # where a lazy server buffer will start: the eager flow has made it
             continue
         value = getattr(flow, name)
