@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_CAPTURE ?= fixtures/captures/sunbeam-install.pcap
 
-.PHONY: setup system-deps bench-deps test lint typecheck unit demo replay golden fixtures bench bench-capture clean
+.PHONY: setup system-deps bench-deps test lint typecheck unit wheel compiled test-compiled demo replay golden fixtures bench bench-capture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,34 @@ typecheck: setup
 unit: setup
 	$(PY) -m pytest -q
 
-test: setup system-deps lint typecheck unit
+test: setup system-deps lint typecheck unit test-compiled
+
+# The compiled build, what a release wheel ships: mypyc compiles the packet path (the modules that
+# pyproject.toml's [tool.egress-analyzer] lists; setup.py). Needs a C compiler and Python's headers.
+wheel: setup
+	EGRESS_COMPILE=1 $(PY) -m pip wheel -q --no-build-isolation --no-deps -w dist .
+
+# The same wheel built from a copy of the tree (build/compiled/egress-analyzer), its extensions put
+# beside that copy's sources: the tests run there against them, and `make bench` measures them. A copy,
+# because an extension beside the sources you edit would shadow every later edit.
+COMPILED_TREE := build/compiled/egress-analyzer
+compiled: setup
+	rm -rf build/compiled && mkdir -p $(COMPILED_TREE)
+	tar --exclude=./.venv --exclude=./build --exclude=./dist --exclude=./.git --exclude='__pycache__' \
+	  --exclude='*.egg-info' --exclude='.*_cache' -cf - . | tar -xf - -C $(COMPILED_TREE)
+	ln -s $(abspath ..)/shared build/compiled/shared  # the corpus the tests read from beside the tree
+	cd $(COMPILED_TREE) && EGRESS_COMPILE=1 $(abspath $(PY)) -m pip wheel -q --no-build-isolation --no-deps \
+	  -w ../dist . >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  z.extractall(sys.argv[2], [n for n in z.namelist() if n.endswith(".so")])' \
+	  $$(ls build/compiled/dist/egress_analyzer-*.whl) $(COMPILED_TREE)
+
+# The parser, analyzer and report tests again, against the compiled modules (tests/test_compiled.py
+# checks they are what loads). Skipped with a note where there is no C compiler.
+test-compiled: setup
+	@if ! command -v cc >/dev/null 2>&1; then echo "no C compiler (cc): the compiled build's tests are skipped"; \
+	else $(MAKE) --no-print-directory compiled && cd $(COMPILED_TREE) && EGRESS_EXPECT_COMPILED=1 \
+	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/parsers tests/analyzer tests/reports; fi
 
 # The main job on a bundled capture: the sunbeam install replay, in the terminal.
 demo: setup
@@ -63,8 +90,12 @@ bench-deps: setup
 
 # Benchmark, not a test: egress vs tshark, nfstream, ndpiReader and a naive dpkt loop on generated captures
 # (needs ~3 GB of disk and about 20 minutes; BENCH_SCALE=0.05 runs every step on small captures).
+# It measures the compiled build (what a release wheel ships; `make compiled`), or the sources, with a
+# note, where there is no C compiler.
 bench: setup system-deps bench-deps
-	$(PY) bench/run.py
+	@if command -v cc >/dev/null 2>&1; then $(MAKE) --no-print-directory compiled; \
+	else echo "no C compiler: the benchmark measures the pure-Python build"; fi
+	EGRESS_BENCH_TREE=$(COMPILED_TREE) $(PY) bench/run.py
 
 # Live capture (root): the highest loopback packet rate `egress capture` takes with zero kernel drops.
 bench-capture: setup
@@ -74,4 +105,4 @@ fixtures: setup
 	$(PY) fixtures/build_fixtures.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

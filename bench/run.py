@@ -116,6 +116,25 @@ def peers(notes: list[str]) -> dict[str, list[str]]:
     return found
 
 
+def egress_build(notes: list[str]) -> str:
+    """Which build the egress runs load, and make it the compiled one when there is one.
+
+    ``make bench`` builds the compiled wheel's modules in a copy of the tree (``make compiled``) and
+    names it in EGRESS_BENCH_TREE: first on PYTHONPATH, it is what every egress run below imports (the
+    editable install's finder comes after the path). That is the build a release ships. Without it,
+    the sources are measured, and a note says so."""
+    tree = os.environ.get("EGRESS_BENCH_TREE")  # never a default: a tree left from an older build is stale
+    if tree and (Path(tree) / "analyzer").is_dir():
+        os.environ["PYTHONPATH"] = str(Path(tree).resolve())
+    # Asked from OUT: `python -c` puts its working directory first on the path, and ROOT holds the sources.
+    probe = [sys.executable, "-c", "import analyzer.engine as m; print(m.__file__)"]
+    loaded = subprocess.run(probe, check=True, capture_output=True, text=True, cwd=OUT).stdout.strip()
+    if loaded.endswith(".py"):
+        notes.append("egress ran as pure Python: no compiled build (`make compiled` needs a C compiler)")
+        return "pure Python"
+    return f"compiled (mypyc), from {Path(loaded).parents[1]}"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -129,6 +148,7 @@ def main() -> None:
     egress_run = ["--allowlist", str(ALLOWLIST), "--format", "json", "-o", "/dev/null"]
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "egress_build": egress_build(notes),
         "scale": SCALE,
         "captures": {},
     }
@@ -294,6 +314,7 @@ def report(
             print(f"{name}: {c['packets'] / e:.0f} packets/s after the fixed cost of a run ({fixed['seconds']} s)")
     for label, r in results["directory"].items():
         print(f"4 handshake captures, {label}: {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB")
+    print(f"egress build measured: {results['egress_build']}")
     print("targets (issue 15):")
     for what, figure, ok in targets:
         print(f"  {verdict(ok):8} {what}: {figure}")

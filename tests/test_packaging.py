@@ -30,7 +30,7 @@ def tracked(suffixes: tuple[str, ...]) -> set[str]:
 
 def test_wheel_holds_every_module_and_page_file(tmp_path: Path) -> None:
     source = tmp_path / "source"
-    for name in ("pyproject.toml", "README.md", "LICENSE", *tracked(("",))):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", *tracked(("",))):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     subprocess.run(
@@ -51,6 +51,10 @@ def test_wheel_holds_every_module_and_page_file(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("egress_analyzer-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    # Without EGRESS_COMPILE, setup.py adds nothing: pure Python, for any platform (the compiled build is
+    # `make wheel`, tested by `make test-compiled`).
+    assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
+    assert not [n for n in names if n.endswith(".so")]
     expected = tracked((".py", *DATA_SUFFIXES))
     assert expected, "git lists no source files"
     assert sorted(expected - names) == []
