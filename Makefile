@@ -40,17 +40,21 @@ test: setup system-deps lint typecheck unit test-compiled
 
 # The compiled build, what a release wheel ships: mypyc compiles the packet path (the modules that
 # pyproject.toml's [tool.egress-analyzer] lists; setup.py). Needs a C compiler and Python's headers.
-wheel: setup
-	EGRESS_COMPILE=1 $(PY) -m pip wheel -q --no-build-isolation --no-deps -w dist .
+# `make wheel` puts in dist/ the wheel `make compiled` built from a clean copy (setuptools would reuse a
+# ./build left by an earlier build): the wheel `make test-compiled` tests.
+wheel: compiled
+	mkdir -p dist && cp build/compiled/dist/egress_analyzer-*.whl dist/
 
 # The same wheel built from a copy of the tree (build/compiled/egress-analyzer), its extensions put
 # beside that copy's sources: the tests run there against them, and `make bench` measures them. A copy,
 # because an extension beside the sources you edit would shadow every later edit.
+# The copy holds the files git has or would add (.gitignore keeps out the venv, caches and bench/out's
+# captures); a tracked file deleted in the working tree is skipped with tar's warning.
 COMPILED_TREE := build/compiled/egress-analyzer
 compiled: setup
 	rm -rf build/compiled && mkdir -p $(COMPILED_TREE)
-	tar --exclude=./.venv --exclude=./build --exclude=./dist --exclude=./.git --exclude='__pycache__' \
-	  --exclude='*.egg-info' --exclude='.*_cache' -cf - . | tar -xf - -C $(COMPILED_TREE)
+	git ls-files -z --cached --others --exclude-standard \
+	  | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED_TREE)
 	ln -s $(abspath ..)/shared build/compiled/shared  # the corpus the tests read from beside the tree
 	cd $(COMPILED_TREE) && EGRESS_COMPILE=1 $(abspath $(PY)) -m pip wheel -q --no-build-isolation --no-deps \
 	  -w ../dist . >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
