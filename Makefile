@@ -62,12 +62,14 @@ compiled: setup
 	  z.extractall(sys.argv[2], [n for n in z.namelist() if n.endswith(".so")])' \
 	  $$(ls build/compiled/dist/egress_analyzer-*.whl) $(COMPILED_TREE)
 
-# The parser, analyzer and report tests again, against the compiled modules (tests/test_compiled.py
-# checks they are what loads). Skipped with a note where there is no C compiler.
+# The parser, analyzer, report and front-end tests again, against the compiled modules (tests/test_compiled.py
+# checks they are what loads; PYTHONPATH makes the processes the tests start load them too). Skipped with a
+# note where there is no C compiler.
 test-compiled: setup
 	@if ! command -v cc >/dev/null 2>&1; then echo "no C compiler (cc): the compiled build's tests are skipped"; \
-	else $(MAKE) --no-print-directory compiled && cd $(COMPILED_TREE) && EGRESS_EXPECT_COMPILED=1 \
-	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/parsers tests/analyzer tests/reports; fi
+	else $(MAKE) --no-print-directory compiled && cd $(COMPILED_TREE) && EGRESS_EXPECT_COMPILED=1 PYTHONPATH=$$PWD \
+	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/parsers tests/analyzer \
+	  tests/reports tests/frontends; fi
 
 # The main job on a bundled capture: the sunbeam install replay, in the terminal.
 demo: setup

@@ -6,9 +6,9 @@ wheel, the sdist and the editable install are pure Python. With it, mypyc compil
 wheel (Python imports an extension before a ``.py`` of the same name). The sources are the same, typed
 under ``mypy --strict``; the report is the same byte for byte.
 
-Build it with the dev extras installed (mypy brings mypyc) and a C compiler: ``make wheel``, that is
-``EGRESS_COMPILE=1 pip wheel --no-build-isolation --no-deps -w dist .``. ``make test-compiled`` runs
-the parser, analyzer and report tests against the compiled modules, and ``make bench`` measures them.
+Build it with the dev extras installed (mypy brings mypyc) and a C compiler: ``make wheel`` runs
+``EGRESS_COMPILE=1 pip wheel --no-build-isolation --no-deps`` in a clean copy of the tree. ``make test-compiled`` runs
+the parser, analyzer, report and front-end tests against the compiled modules, and ``make bench`` measures them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which build the tests run against: the compiled one only when it is asked for, and then really.
 
-``make test-compiled`` runs the parser, analyzer and report tests in a copy of the tree holding the
+``make test-compiled`` runs the parser, analyzer, report and front-end tests in a copy of the tree holding the
 compiled wheel's extensions, with ``EGRESS_EXPECT_COMPILED=1``. Were an extension missing there, the
 ``.py`` next to it would load and those tests would pass on pure Python, testing nothing new; this
 fails instead. Everywhere else the opposite holds: a compiled module left beside the sources (a build
