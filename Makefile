@@ -64,9 +64,12 @@ compiled: setup
 
 # The parser, analyzer, report and front-end tests again, against the compiled modules (tests/test_compiled.py
 # checks they are what loads; PYTHONPATH makes the processes the tests start load them too). Skipped with a
-# note where there is no C compiler.
+# note where there is no C compiler or no Python headers.
+HAVE_HEADERS = $(PY) -c 'import os, sys, sysconfig; \
+  sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'
 test-compiled: setup
 	@if ! command -v cc >/dev/null 2>&1; then echo "no C compiler (cc): the compiled build's tests are skipped"; \
+	elif ! $(HAVE_HEADERS); then echo "no Python.h (python3-dev): the compiled build's tests are skipped"; \
 	else $(MAKE) --no-print-directory compiled && cd $(COMPILED_TREE) && EGRESS_EXPECT_COMPILED=1 PYTHONPATH=$$PWD \
 	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/parsers tests/analyzer \
 	  tests/reports tests/frontends; fi
@@ -97,10 +100,10 @@ bench-deps: setup
 # Benchmark, not a test: egress vs tshark, nfstream, ndpiReader and a naive dpkt loop on generated captures
 # (needs ~3 GB of disk and about 20 minutes; BENCH_SCALE=0.05 runs every step on small captures).
 # It measures the compiled build (what a release wheel ships; `make compiled`), or the sources, with a
-# note, where there is no C compiler.
+# note, where there is no C compiler or no Python headers.
 bench: setup system-deps bench-deps
-	@if command -v cc >/dev/null 2>&1; then $(MAKE) --no-print-directory compiled; \
-	else echo "no C compiler: the benchmark measures the pure-Python build"; fi
+	@if command -v cc >/dev/null 2>&1 && $(HAVE_HEADERS); then $(MAKE) --no-print-directory compiled; \
+	else echo "no C compiler or no Python.h: the benchmark measures the pure-Python build"; fi
 	EGRESS_BENCH_TREE=$(COMPILED_TREE) $(PY) bench/run.py
 
 # Live capture (root): the highest loopback packet rate `egress capture` takes with zero kernel drops.
