@@ -65,8 +65,9 @@ GENEVE_PORT = 6081
 GRE_UDP_PORT = 4754  # RFC 8086 GRE-in-UDP
 GTPU_PORT = 2152
 L2TP_PORT = 1701
-# What a decoder bug raises, as opposed to the ParseError of bad input.
-_DECODER_BUGS = (ValueError, IndexError, KeyError, struct.error)
+# What a decoder bug raises, as opposed to the ParseError of bad input. TypeError too: in the compiled
+# build (mypyc) a value of the wrong type reaching a typed argument or attribute raises it at once.
+_DECODER_BUGS = (ValueError, IndexError, KeyError, struct.error, TypeError)
 # A UDP flow on a tunnel port may carry tunnelled packets the decoder must open: never counted blind.
 _TUNNEL_PORTS = frozenset((*VXLAN_PORTS, GENEVE_PORT, GRE_UDP_PORT, GTPU_PORT, L2TP_PORT))
 TEREDO_PORT = 3544

@@ -1,4 +1,4 @@
-"""A decoder bug (ValueError, IndexError, KeyError, struct.error) in one packet never ends the run: it
+"""A decoder bug (ValueError, IndexError, KeyError, struct.error, TypeError) in one packet never ends the run: it
 lands in the parse-errors table as an ``internal`` row with the packet's frame number, and the next
 packets are read.
 
@@ -26,7 +26,13 @@ from parsers.capture import CaptureReader
 from tests.support.fastpath_cases import seq_pcap
 
 CLIENT, SERVER = "10.0.0.5", "203.0.113.80"
-BUGS = {"ValueError": ValueError, "IndexError": IndexError, "KeyError": KeyError, "struct.error": struct.error}
+BUGS = {
+    "ValueError": ValueError,
+    "IndexError": IndexError,
+    "KeyError": KeyError,
+    "struct.error": struct.error,
+    "TypeError": TypeError,  # what the compiled build raises for a value of the wrong type
+}
 
 
 def _tcp_syn(sport: int) -> bytes:
