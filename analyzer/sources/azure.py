@@ -9,6 +9,14 @@ Rule, WebCategory, IsTlsInspected, IsExplicitProxyRequest``; DNS ``QueryName, Qu
 ResponseCode, ErrorMessage``; threat intelligence ``ThreatDescription``; IDPS ``SignatureId,
 Description, Category, Severity``.
 
+Three more tables a diagnostic setting sends hold no verdict on a client's connection, and are not
+counted as records egress failed to understand: ``AZFWInternalFqdnResolutionFailure`` (the firewall's
+own lookups of a rule's FQDN that failed: ``Fqdn, Error, ServerIp, ServerPort, Policy,
+RuleCollectionGroup, RuleCollection, Rule``) becomes a failed lookup in the dns table and a warning
+naming the rule, since a rule whose name does not resolve allows nothing; ``AZFWFlowTrace`` (a flow's
+TCP flags, ``Flag``) and ``AZFWFatFlow`` (the top flows by rate, ``FlowRate``) are named in a warning
+and skipped.
+
 A record arrives in one of three shapes, all read here: a Log Analytics export row (the columns
 above, ``Type`` naming the table; a portal CSV says ``TimeGenerated [UTC]``; the query API's answer
 gives its rows as lists, keyed here by its columns: :mod:`analyzer.sources.jsonstream`), a diagnostic setting's
@@ -50,6 +58,13 @@ TABLES = (
     "AZFWIdpsSignature",
 )
 _BY_LOWER = {t.lower(): t for t in TABLES}
+RESOLUTION_FAILURE = "AZFWInternalFqdnResolutionFailure"
+# The tables of records that say nothing of a connection's fate, and what they hold instead.
+_NO_VERDICT = {
+    "AZFWFlowTrace": "a flow's TCP flags",
+    "AZFWFatFlow": "the top flows by rate",
+}
+_OTHER_BY_LOWER = {t.lower(): t for t in (RESOLUTION_FAILURE, *_NO_VERDICT)}
 _LEGACY = {
     "azurefirewallapplicationrule": "AzureFirewallApplicationRule",
     "azurefirewallnetworkrule": "AzureFirewallNetworkRule",
@@ -62,11 +77,9 @@ csv.field_size_limit(1 << 20)
 
 def read_json(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
     for line, record in json_records(text, tally):
-        row = from_record(record, tally)
-        if row is None:
-            tally.bad(line, "not an Azure Firewall record")
-            continue
-        yield row
+        row = from_record(record, tally, line)
+        if row is not None:
+            yield row
 
 
 def read_csv(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
@@ -85,15 +98,14 @@ def read_csv(text: LogText, tally: Tally) -> Iterator[dict[str, Any]]:
                 return
             tally.bad(line, f"{len(values)} fields where the header has {len(names)}")
             continue
-        row = from_record(dict(zip(names, values, strict=True)), tally)
-        if row is None:
-            tally.bad(line, "not an Azure Firewall record")
-            continue
-        yield row
+        row = from_record(dict(zip(names, values, strict=True)), tally, line)
+        if row is not None:
+            yield row
 
 
-def from_record(record: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
-    """The observation one record describes, None when it is no Azure Firewall record."""
+def from_record(record: dict[str, Any], tally: Tally, line: int) -> dict[str, Any] | None:
+    """The observation one record (at ``line``) describes; None when it has none, told to the tally:
+    a line not understood, or a table that holds no verdict."""
     props = record.get("properties")
     fields = {str(k).lower(): v for k, v in record.items()}
     if isinstance(props, dict):
@@ -104,21 +116,39 @@ def from_record(record: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
     if isinstance(msg, str) and msg:
         tally.tables.add(_LEGACY.get(category.lower(), "AzureDiagnostics"))
         row = azure_msg.parse(msg, ts)
-        if row is not None:
+        if row is None:
+            tally.bad(line, "not an Azure Firewall record")
+        else:
             tally.seen(ts)
         return row
-    table = _BY_LOWER.get(category.lower()) or _table_by_fields(fields)
+    lower = category.lower()
+    table = _BY_LOWER.get(lower) or _OTHER_BY_LOWER.get(lower) or _table_by_fields(fields)
     if table is None:
+        tally.bad(line, "not an Azure Firewall record")
         return None
     tally.tables.add(table)
     tally.seen(ts)
-    return _structured(table, fields, ts)
+    if table in _NO_VERDICT:
+        tally.note(f"{table} records ({_NO_VERDICT[table]}) hold no verdict: skipped")
+        return None
+    if table == RESOLUTION_FAILURE:
+        return _resolution_failure(fields, ts, tally, line)
+    row = _structured(table, fields, ts)
+    if row is None:
+        tally.bad(line, "not an Azure Firewall record")
+    return row
 
 
 def _table_by_fields(f: dict[str, Any]) -> str | None:
     """An export without its ``Type`` column: the table its columns give away."""
     if "queryname" in f:
         return "AZFWDnsQuery"
+    if "serverip" in f and "fqdn" in f:
+        return RESOLUTION_FAILURE
+    if "flag" in f:  # before the network rule's test: a flow trace has its columns too
+        return "AZFWFlowTrace"
+    if "flowrate" in f:
+        return "AZFWFatFlow"
     if "signatureid" in f:
         return "AZFWIdpsSignature"
     if "threatdescription" in f:
@@ -130,6 +160,24 @@ def _table_by_fields(f: dict[str, Any]) -> str | None:
     if "destinationip" in f and "action" in f:
         return "AZFWNetworkRule"
     return None
+
+
+def _resolution_failure(f: dict[str, Any], ts: int | None, tally: Tally, line: int) -> dict[str, Any] | None:
+    """The firewall's failed lookup of a rule's FQDN: a lookup that failed (SERVFAIL, as a DNS query
+    with an error message is read), and a warning naming the rule that cannot allow it."""
+    fqdn = name_of(f.get("fqdn"))
+    if fqdn is None:
+        tally.bad(line, "a resolution failure without its FQDN")
+        return None
+    names = (_text(f.get(k)) for k in ("policy", "rulecollectiongroup", "rulecollection", "rule"))
+    path = " / ".join(n for n in names if n)
+    server = _text(f.get("serverip"))
+    port = port_of(f.get("serverport"))
+    where = f" at {server}:{port}" if server and port else f" at {server}" if server else ""
+    error = _text(f.get("error")) or "no reason given"
+    rule = f"rule {path}" if path else "a rule"
+    tally.note(f"the firewall could not resolve {fqdn}{where} ({error}): {rule} names it, and cannot allow it")
+    return dns_lookup(kind=KIND, ts=ts, qname=fqdn, qtype=None, rcode="SERVFAIL", server=server)
 
 
 def _text(value: Any) -> str | None:

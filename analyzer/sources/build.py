@@ -143,6 +143,8 @@ def read_log(stream: BinaryIO, label: str, fmt: str | None = None, size: int | N
 
 def _finish(tally: Tally, text: LogText) -> Tally:
     if tally.records == 0:
+        if tally.notes:  # records there were, but none with a verdict: say what they were
+            raise CaptureError(f"{tally.path}: no {tally.format} record with a verdict: {next(iter(tally.notes))}")
         first = f" (line {tally.unparsed_lines[0][0]}: {tally.unparsed_lines[0][1]})" if tally.unparsed_lines else ""
         raise CaptureError(f"{tally.path}: no {tally.format} record could be read{first}")
     if tally.truncated:

@@ -18,6 +18,7 @@ from typing import Any
 OK = "ok"
 DENIED = "denied"  # the log says the firewall refused it (a capture would show a reset or silence)
 UNPARSED_SHOWN = 5  # unparsed lines whose numbers a warning names
+NOTES_KEPT = 20  # distinct notes a warning each (a log of many rules' failures must not grow without bound)
 
 
 @dataclass(slots=True)
@@ -35,6 +36,16 @@ class Tally:
     last_ts: int | None = None
     tables: set[str] = field(default_factory=set)  # AZFWApplicationRule, squid, ...: what the KQL names
     warnings: list[str] = field(default_factory=list)
+    # Records read but holding no verdict, or more than a row says (a firewall's failed lookup and its
+    # rule): each distinct text and how many records gave it, the first NOTES_KEPT of them.
+    notes: dict[str, int] = field(default_factory=dict)
+    notes_dropped: int = 0
+
+    def note(self, text: str) -> None:
+        if text in self.notes or len(self.notes) < NOTES_KEPT:
+            self.notes[text] = self.notes.get(text, 0) + 1
+        else:
+            self.notes_dropped += 1
 
     def bad(self, line: int, reason: str) -> None:
         self.unparsed += 1
@@ -51,6 +62,10 @@ class Tally:
 
     def summary_warnings(self) -> list[str]:
         out = list(self.warnings)
+        for text, n in self.notes.items():
+            out.append(f"{self.path}: {text}" + (f" ({n} records)" if n > 1 else ""))
+        if self.notes_dropped:
+            out.append(f"{self.path}: {self.notes_dropped} more record(s) with notes of other kinds")
         if self.unparsed:
             shown = ", ".join(f"line {n} ({why})" for n, why in self.unparsed_lines)
             more = "" if self.unparsed <= len(self.unparsed_lines) else ", ..."
