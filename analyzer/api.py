@@ -161,7 +161,7 @@ def analyze_together(
             rows, tally, text = build.read_rows(stream, label, kind)
             for row in rows:
                 fold.add(row)
-            tallies.append(build._finish(tally, text))
+            tallies.append(build._finish(tally, text, others=len(sources) > 1))
         except OSError as exc:
             raise _capture_error(label, exc) from None
         finally:
@@ -169,6 +169,8 @@ def analyze_together(
                 stream.close()
     if len(captures) > 1:
         raise OptionsError("several captures with logs: give one capture and the logs of the same install")
+    if not captures and not any(t.records for t in tallies):  # every log held only records without a verdict
+        raise CaptureError(build.no_verdict(tallies[0]))
     label = " + ".join(str(p) for p in sources)
     logs = [build.log_report(fold, tallies, label, None)] if tallies else []
     if not captures:

@@ -12,10 +12,11 @@ Description, Category, Severity``.
 Three more tables a diagnostic setting sends hold no verdict on a client's connection, and are not
 counted as records egress failed to understand: ``AZFWInternalFqdnResolutionFailure`` (the firewall's
 own lookups of a rule's FQDN that failed: ``Fqdn, Error, ServerIp, ServerPort, Policy,
-RuleCollectionGroup, RuleCollection, Rule``) becomes a failed lookup in the dns table and a warning
-naming the rule, since a rule whose name does not resolve allows nothing; ``AZFWFlowTrace`` (a flow's
-TCP flags, ``Flag``) and ``AZFWFatFlow`` (the top flows by rate, ``FlowRate``) are named in a warning
-and skipped.
+RuleCollectionGroup, RuleCollection, Rule``; a diagnostic setting calls its category
+``AZFWFqdnResolveFailure``) becomes a failed lookup in the dns table and a warning naming the rule,
+since a rule whose name does not resolve cannot allow it; ``AZFWFlowTrace`` (a flow's TCP flags,
+``Flag``) and ``AZFWFatFlow`` (the top flows by rate, ``FlowRate``) are named in a warning and
+skipped. A log of nothing else is refused when read alone, and a warning beside other sources.
 
 A record arrives in one of three shapes, all read here: a Log Analytics export row (the columns
 above, ``Type`` naming the table; a portal CSV says ``TimeGenerated [UTC]``; the query API's answer
@@ -65,6 +66,9 @@ _NO_VERDICT = {
     "AZFWFatFlow": "the top flows by rate",
 }
 _OTHER_BY_LOWER = {t.lower(): t for t in (RESOLUTION_FAILURE, *_NO_VERDICT)}
+# A diagnostic setting names the resolution failures' category apart from their table.
+_OTHER_BY_LOWER["azfwfqdnresolvefailure"] = RESOLUTION_FAILURE
+NOTE_FIELD_CHARS = 200  # of a record's value in a warning: a CSV field may hold a megabyte
 _LEGACY = {
     "azurefirewallapplicationrule": "AzureFirewallApplicationRule",
     "azurefirewallnetworkrule": "AzureFirewallNetworkRule",
@@ -129,7 +133,7 @@ def from_record(record: dict[str, Any], tally: Tally, line: int) -> dict[str, An
     tally.tables.add(table)
     tally.seen(ts)
     if table in _NO_VERDICT:
-        tally.note(f"{table} records ({_NO_VERDICT[table]}) hold no verdict: skipped")
+        tally.note(f"{table} records ({_NO_VERDICT[table]}) hold no verdict: skipped", keep=True)
         return None
     if table == RESOLUTION_FAILURE:
         return _resolution_failure(fields, ts, tally, line)
@@ -140,24 +144,30 @@ def from_record(record: dict[str, Any], tally: Tally, line: int) -> dict[str, An
 
 
 def _table_by_fields(f: dict[str, Any]) -> str | None:
-    """An export without its ``Type`` column: the table its columns give away."""
-    if "queryname" in f:
+    """An export without its ``Type`` column: the table its filled columns give away. Filled, not
+    present: an export of several tables (a CSV, the query API's answer) gives every row every column,
+    empty where the row's table has none."""
+
+    def filled(key: str) -> bool:
+        return _text(f.get(key)) is not None
+
+    if filled("queryname"):
         return "AZFWDnsQuery"
-    if "serverip" in f and "fqdn" in f:
+    if filled("serverip") and filled("fqdn") and not filled("action"):
         return RESOLUTION_FAILURE
-    if "flag" in f:  # before the network rule's test: a flow trace has its columns too
+    if filled("flag"):  # before the network rule's test: a flow trace has its columns too
         return "AZFWFlowTrace"
-    if "flowrate" in f:
+    if filled("flowrate"):
         return "AZFWFatFlow"
-    if "signatureid" in f:
+    if filled("signatureid"):
         return "AZFWIdpsSignature"
-    if "threatdescription" in f:
+    if filled("threatdescription"):
         return "AZFWThreatIntel"
-    if "translatedip" in f or "translatedport" in f:
+    if filled("translatedip") or filled("translatedport"):
         return "AZFWNatRule"
-    if "fqdn" in f and "action" in f:
+    if filled("fqdn") and filled("action"):
         return "AZFWApplicationRule"
-    if "destinationip" in f and "action" in f:
+    if filled("destinationip") and filled("action"):
         return "AZFWNetworkRule"
     return None
 
@@ -169,15 +179,23 @@ def _resolution_failure(f: dict[str, Any], ts: int | None, tally: Tally, line: i
     if fqdn is None:
         tally.bad(line, "a resolution failure without its FQDN")
         return None
-    names = (_text(f.get(k)) for k in ("policy", "rulecollectiongroup", "rulecollection", "rule"))
+    names = (_short(f.get(k)) for k in ("policy", "rulecollectiongroup", "rulecollection", "rule"))
     path = " / ".join(n for n in names if n)
-    server = _text(f.get("serverip"))
+    server = _short(f.get("serverip"))
     port = port_of(f.get("serverport"))
     where = f" at {server}:{port}" if server and port else f" at {server}" if server else ""
-    error = _text(f.get("error")) or "no reason given"
+    error = _short(f.get("error")) or "no reason given"
     rule = f"rule {path}" if path else "a rule"
     tally.note(f"the firewall could not resolve {fqdn}{where} ({error}): {rule} names it, and cannot allow it")
     return dns_lookup(kind=KIND, ts=ts, qname=fqdn, qtype=None, rcode="SERVFAIL", server=server)
+
+
+def _short(value: Any) -> str | None:
+    """A record's value for a warning's text, cut at NOTE_FIELD_CHARS."""
+    text = _text(value)
+    if text is None or len(text) <= NOTE_FIELD_CHARS:
+        return text
+    return text[:NOTE_FIELD_CHARS] + "…"
 
 
 def _text(value: Any) -> str | None:

@@ -141,10 +141,18 @@ def read_log(stream: BinaryIO, label: str, fmt: str | None = None, size: int | N
     return log_report(fold, [_finish(tally, text)], label, size)
 
 
-def _finish(tally: Tally, text: LogText) -> Tally:
-    if tally.records == 0:
-        if tally.notes:  # records there were, but none with a verdict: say what they were
-            raise CaptureError(f"{tally.path}: no {tally.format} record with a verdict: {next(iter(tally.notes))}")
+def no_verdict(tally: Tally) -> str:
+    """Why a log that was read gives nothing: records there were, but none with a verdict."""
+    return f"{tally.path}: no {tally.format} record with a verdict: {next(iter(tally.notes))}"
+
+
+def _finish(tally: Tally, text: LogText, others: bool = False) -> Tally:
+    """The tally of a log read to its end. A log with no record is refused, unless it is read beside
+    ``others`` (a capture or more logs) and its records merely held no verdict, as a diagnostic setting's
+    container of flow traces does: its notes say so among the warnings, and the others are the report."""
+    if tally.records == 0 and not (tally.notes and others):
+        if tally.notes:
+            raise CaptureError(no_verdict(tally))
         first = f" (line {tally.unparsed_lines[0][0]}: {tally.unparsed_lines[0][1]})" if tally.unparsed_lines else ""
         raise CaptureError(f"{tally.path}: no {tally.format} record could be read{first}")
     if tally.truncated:

@@ -41,8 +41,9 @@ class Tally:
     notes: dict[str, int] = field(default_factory=dict)
     notes_dropped: int = 0
 
-    def note(self, text: str) -> None:
-        if text in self.notes or len(self.notes) < NOTES_KEPT:
+    def note(self, text: str, keep: bool = False) -> None:
+        """Count a note; ``keep``: one of a few fixed texts, never crowded out by the many varying ones."""
+        if keep or text in self.notes or len(self.notes) < NOTES_KEPT:
             self.notes[text] = self.notes.get(text, 0) + 1
         else:
             self.notes_dropped += 1

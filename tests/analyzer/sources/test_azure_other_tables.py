@@ -158,3 +158,75 @@ def test_the_notes_are_bounded(tmp_path: Path) -> None:
     assert notes[0].endswith("(3 records)") and not notes[1].endswith("records)")
     assert f"{path}: 7 more record(s) with notes of other kinds" in report.warnings
     assert sorted(d["qname"] for d in report.dns) == sorted(names)  # every name's lookup is there all the same
+
+
+def _mixed_without_type() -> list[dict[str, Any]]:
+    """Rows of four tables in one export without ``Type``: each row has every column, empty where its table has none."""
+    rows = [
+        app_rule(T, "10.10.0.4", 40000, "mcr.microsoft.com", action="Allow", rule="allow-mcr"),
+        app_rule(T, "10.10.0.4", 40001, "ghcr.io"),
+        resolution_failure("quay.io"),
+        flow_trace("SYN"),
+    ]
+    columns = list(dict.fromkeys(k for r in rows for k in r if k != "Type"))
+    return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def test_an_export_of_several_tables_without_type_is_told_row_by_row(tmp_path: Path) -> None:
+    """Told by the columns a row fills, not by those the export has: before, one flow trace among the rows
+    made every row a flow trace (and the Deny was lost), a ServerIp column every row a failed lookup."""
+    rows = _mixed_without_type()
+    columns = list(rows[0])
+    answer = {"tables": [{"name": "PrimaryResult", "columns": [{"name": c} for c in columns],
+                          "rows": [[r[c] for c in columns] for r in rows]}]}  # fmt: skip
+    for name, text in (("export.csv", la_csv(rows)), ("answer.json", json.dumps(answer))):
+        path = tmp_path / name
+        path.write_text(text)
+        report = analyze(path)
+        assert sorted((o["fqdn"], o["verdict"]) for o in report.observations) == [
+            ("ghcr.io", "denied"),
+            ("mcr.microsoft.com", "ok"),
+        ], name
+        assert [d["qname"] for d in report.dns] == ["quay.io"], name
+        assert report.capture.parse_errors == 0, name
+        assert sum("could not resolve" in w for w in report.warnings) == 1, name
+
+
+def test_a_log_of_flow_traces_beside_other_sources_is_a_warning(tmp_path: Path) -> None:
+    """A diagnostic setting writes each category to its own container: the flow traces' file, given with
+    the application rules' file, must not end the run."""
+    from analyzer.api import analyze_together
+
+    rules, traces = tmp_path / "rules.json", tmp_path / "traces.json"
+    rules.write_text(envelope([app_rule(T, "10.10.0.4", 40001, "ghcr.io")]))
+    traces.write_text(envelope([flow_trace("SYN"), flow_trace("RST")]))
+    report = analyze_together([rules, traces])
+    assert [(o["fqdn"], o["verdict"]) for o in report.observations] == [("ghcr.io", "denied")]
+    assert f"{traces}: AZFWFlowTrace records (a flow's TCP flags) hold no verdict: skipped (2 records)" in (
+        report.warnings
+    )
+    with pytest.raises(InputError, match="no azure-firewall-json record with a verdict"):
+        analyze_together([traces, traces])  # nothing else to report: refused, as alone
+
+
+def test_the_diagnostic_setting_category_and_long_values(tmp_path: Path) -> None:
+    """The category a diagnostic setting gives resolution failures (AZFWFqdnResolveFailure), without the
+    ServerIp the columns would be told by; a value of a megabyte is cut in the warning."""
+    row = resolution_failure("ghcr.io", error="x" * 1_000_000)
+    del row["ServerIp"]
+    row["Type"] = "AZFWFqdnResolveFailure"
+    path = tmp_path / "d.json"
+    path.write_text(envelope([row]))
+    report = analyze(path)
+    assert [d["qname"] for d in report.dns] == ["ghcr.io"]
+    (note,) = [w for w in report.warnings if "could not resolve" in w]
+    assert len(note) < 500 and "x" * 200 + "…" in note
+
+
+def test_the_skipped_tables_are_named_however_many_failures_came_first(tmp_path: Path) -> None:
+    rows = [resolution_failure(f"host{i}.example.com") for i in range(NOTES_KEPT + 3)] + [fat_flow()]
+    path = tmp_path / "many.json"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = analyze(path)
+    assert f"{path}: AZFWFatFlow records (the top flows by rate) hold no verdict: skipped" in report.warnings
+    assert f"{path}: 3 more record(s) with notes of other kinds" in report.warnings
