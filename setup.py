@@ -1,4 +1,4 @@
-"""The build's one optional step: the compiled build (``EGRESS_COMPILE=1``, what a release wheel ships).
+"""The build's one optional step: the compiled build (``EGRESS_COMPILE=1``, what a release wheel is to ship).
 
 Everything else about the package is in pyproject.toml. Without the variable this adds nothing: the
 wheel, the sdist and the editable install are pure Python. With it, mypyc compiles the modules that
@@ -7,7 +7,7 @@ wheel (Python imports an extension before a ``.py`` of the same name). The sourc
 under ``mypy --strict``; the report is the same byte for byte.
 
 Build it with the dev extras installed (mypy brings mypyc) and a C compiler: ``make wheel`` runs
-``EGRESS_COMPILE=1 pip wheel --no-build-isolation --no-deps`` in a clean copy of the tree. ``make test-compiled`` runs
+``EGRESS_COMPILE=1 pip wheel --no-build-isolation --no-deps`` in a copy of a committed tree. ``make test-compiled`` runs
 the parser, analyzer, report and front-end tests against the compiled modules, and ``make bench`` measures them.
 """
 

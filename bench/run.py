@@ -121,7 +121,7 @@ def egress_build(notes: list[str]) -> str:
 
     ``make bench`` builds the compiled wheel's modules in a copy of the tree (``make compiled``) and
     names it in EGRESS_BENCH_TREE: first on PYTHONPATH, it is what every egress run below imports (the
-    editable install's finder comes after the path). That is the build a release ships. Without it,
+    editable install's finder comes after the path). That is the build a release is to ship. Without it,
     the sources are measured, and a note says so."""
     tree = os.environ.get("EGRESS_BENCH_TREE")  # never a default: a tree left from an older build is stale
     if tree and (Path(tree) / "analyzer").is_dir():
